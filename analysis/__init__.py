@@ -1,0 +1,1 @@
+"""Statistics, figures and the exported dataset of a study."""

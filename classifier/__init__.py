@@ -1,0 +1,1 @@
+"""Text and models: spaCy preprocessing and scikit-learn classifiers for the taxonomy."""

@@ -1,0 +1,135 @@
+"""Open the study database from a path or a SQLAlchemy URL, with errors a user can act on."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sqlite3
+from pathlib import Path
+
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, OperationalError
+
+from db import migrate
+
+log = logging.getLogger(__name__)
+
+DEFAULT_DB_URL = "sqlite:///data/issues.db"
+DB_ENV_VAR = "MLISSUES_DB"
+
+
+class DatabaseError(Exception):
+    """The database cannot be used as asked; the message says why and what to do."""
+
+
+def default_db() -> str:
+    return os.environ.get(DB_ENV_VAR, DEFAULT_DB_URL)
+
+
+def parse_db_url(value: str) -> URL:
+    """A SQLAlchemy URL from a URL or a plain file path (taken as a SQLite file)."""
+    if "://" not in value:
+        return URL.create("sqlite", database=str(Path(value)))
+    try:
+        url = make_url(value)
+    except ArgumentError:
+        raise DatabaseError(
+            f"--db {value!r} is not a database URL; use a file path or a URL such as "
+            "sqlite:///data/issues.db or postgresql+psycopg://user@localhost/issues"
+        ) from None
+    if url.drivername in ("postgresql", "postgres"):
+        # psycopg 3 is the driver we ship; plain postgresql:// would ask for psycopg2.
+        url = url.set(drivername="postgresql+psycopg")
+    return url
+
+
+def _sqlite_file(url: URL) -> Path | None:
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return None
+    return Path(url.database)
+
+
+def _tune_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")  # readers (notebook) never block the crawler
+        cursor.execute("PRAGMA synchronous=NORMAL")  # WAL keeps this crash-safe
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.close()
+
+
+def _check_sqlite_file(path: Path, create: bool) -> None:
+    if path.exists():
+        with path.open("rb") as handle:
+            header = handle.read(16)
+        if header and header != b"SQLite format 3\x00":
+            raise DatabaseError(f"{path} is not a SQLite database; point --db at another file")
+        return
+    if not create:
+        raise DatabaseError(f"no database at {path}; create it with: mlissues init-db --db {path}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+
+
+def _build_engine(url: URL) -> Engine:
+    try:
+        engine = create_engine(url, future=True)
+    except (NoSuchModuleError, ArgumentError, ImportError) as error:
+        raise DatabaseError(f"cannot use database URL {url.render_as_string()}: {error}") from None
+    if url.get_backend_name() == "sqlite":
+        _tune_sqlite(engine)
+    return engine
+
+
+def _check_reachable(engine: Engine, url: URL) -> None:
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except (OperationalError, DBAPIError) as error:
+        reason = str(error.orig).strip().splitlines()[0] if error.orig else str(error)
+        shown = url.render_as_string(hide_password=True)
+        raise DatabaseError(
+            f"cannot connect to {shown}: {reason}; is the server running?"
+        ) from None
+
+
+def _check_schema(engine: Engine, url: URL, create: bool) -> None:
+    shown = url.render_as_string(hide_password=True)
+    try:
+        with engine.connect() as connection:
+            revision = migrate.current_revision(connection)
+            foreign = revision is None and migrate.has_user_tables(connection)
+    except (sqlite3.DatabaseError, DBAPIError) as error:
+        raise DatabaseError(f"{shown} cannot be read as a database: {error.orig}") from None
+    if revision is not None and revision not in migrate.known_revisions():
+        raise DatabaseError(
+            f"{shown} has schema revision {revision}, newer than this mlissues knows "
+            f"(head {migrate.head_revision()}); upgrade mlissues (pip install -U mlissues)"
+        )
+    if foreign:
+        raise DatabaseError(
+            f"{shown} holds tables that are not an mlissues schema; use another --db"
+        )
+    if revision is None and not create:
+        raise DatabaseError(f"{shown} is not initialized; run: mlissues init-db --db {shown}")
+    if revision != migrate.head_revision():
+        migrate.upgrade(engine)
+
+
+def open_database(value: str | URL | None = None, *, create: bool = False) -> Engine:
+    """An engine on an up-to-date mlissues schema.
+
+    With create=True a missing SQLite file or empty database is initialized; otherwise the
+    database must exist. A database from an older mlissues is upgraded in one transaction.
+    Nothing is written before every check has passed.
+    """
+    url = value if isinstance(value, URL) else parse_db_url(value or default_db())
+    path = _sqlite_file(url)
+    if path is not None:
+        _check_sqlite_file(path, create)
+    engine = _build_engine(url)
+    _check_reachable(engine, url)
+    _check_schema(engine, url, create)
+    return engine

@@ -1,0 +1,270 @@
+"""Save GitHub REST objects (issues, comments, events) into the study database.
+
+Savers take one page of API objects and upsert it; the caller decides the transaction, so a page
+and its crawl cursor commit together.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import delete, select
+from sqlalchemy.engine import Connection
+
+from db import schema, upsert
+from miner.corpus import issue_number_from_url
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """Where and when a page of objects was fetched, and by which tool version."""
+
+    source_url: str
+    tool_version: str
+    fetched_at: datetime
+
+    def columns(self) -> dict:
+        return {
+            "fetched_at": self.fetched_at,
+            "source_url": self.source_url,
+            "tool_version": self.tool_version,
+        }
+
+
+def parse_time(value: str | None) -> datetime | None:
+    """GitHub's ISO-8601 UTC timestamp as a naive UTC datetime (how the database stores time)."""
+    if not value:
+        return None
+    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
+    return moment
+
+
+def raw_json(item: dict) -> str:
+    """The object as compact JSON text, keys in the order the API sent them."""
+    return json.dumps(item, ensure_ascii=False, separators=(",", ":"))
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+# --- repositories ---------------------------------------------------------------------------
+
+
+def find_repository(connection: Connection, full_name: str) -> int | None:
+    """The id of a repository by its canonical name or one of its old names (any case)."""
+    name = full_name.lower()
+    found = connection.execute(
+        select(schema.repositories.c.id).where(schema.repositories.c.full_name.ilike(name))
+    ).scalar()
+    if found is None:
+        found = connection.execute(
+            select(schema.repository_aliases.c.repository_id).where(
+                schema.repository_aliases.c.alias.ilike(name)
+            )
+        ).scalar()
+    return found
+
+
+def ensure_repository(
+    connection: Connection, full_name: str, api_url: str, group_name: str | None = None
+) -> int:
+    """The id of the repository, inserting it when new."""
+    existing = find_repository(connection, full_name)
+    if existing is not None:
+        if group_name:
+            connection.execute(
+                schema.repositories.update()
+                .where(schema.repositories.c.id == existing)
+                .values(group_name=group_name)
+            )
+        return existing
+    return connection.execute(
+        schema.repositories.insert().values(
+            full_name=full_name, api_url=api_url, group_name=group_name
+        )
+    ).inserted_primary_key[0]
+
+
+def rename_repository(connection: Connection, repository_id: int, canonical_name: str) -> None:
+    """Record that a repository is now called `canonical_name`; its old name becomes an alias."""
+    old = connection.execute(
+        select(schema.repositories.c.full_name).where(schema.repositories.c.id == repository_id)
+    ).scalar_one()
+    if old.lower() == canonical_name.lower():
+        return
+    other = find_repository(connection, canonical_name)
+    if other is not None and other != repository_id:
+        raise ValueError(f"{canonical_name} is already stored as another repository")
+    connection.execute(
+        schema.repositories.update()
+        .where(schema.repositories.c.id == repository_id)
+        .values(full_name=canonical_name)
+    )
+    upsert(
+        connection,
+        schema.repository_aliases,
+        [{"alias": old, "repository_id": repository_id}],
+        key=["alias"],
+    )
+
+
+def add_alias(connection: Connection, repository_id: int, alias: str) -> None:
+    upsert(
+        connection,
+        schema.repository_aliases,
+        [{"alias": alias, "repository_id": repository_id}],
+        key=["alias"],
+    )
+
+
+# --- users ----------------------------------------------------------------------------------
+
+
+def _user_row(user: dict | None) -> dict | None:
+    if not user or user.get("id") is None:
+        return None  # deleted accounts come back as null
+    return {
+        "id": user["id"],
+        "login": user.get("login") or "",
+        "type": user.get("type"),
+        "site_admin": user.get("site_admin"),
+    }
+
+
+def save_users(connection: Connection, users: Iterable[dict | None]) -> None:
+    rows = [row for row in map(_user_row, users) if row is not None]
+    upsert(connection, schema.users, rows, key=["id"])
+
+
+def _login(user: dict | None) -> str | None:
+    return user.get("login") if user else None
+
+
+def _user_id(user: dict | None) -> int | None:
+    return user.get("id") if user else None
+
+
+# --- issues ---------------------------------------------------------------------------------
+
+
+def _issue_row(item: dict, repository_id: int, provenance: Provenance) -> dict:
+    reactions = item.get("reactions") or {}
+    return {
+        "id": item["id"],
+        "repository_id": repository_id,
+        "number": item["number"],
+        "title": item.get("title") or "",
+        "body": item.get("body"),
+        "state": item["state"],
+        "state_reason": item.get("state_reason"),
+        "is_pull_request": "pull_request" in item,
+        "locked": item.get("locked"),
+        "user_id": _user_id(item.get("user")),
+        "user_login": _login(item.get("user")),
+        "author_association": item.get("author_association"),
+        "closed_by_id": _user_id(item.get("closed_by")),
+        "comments_count": item.get("comments") or 0,
+        "reactions_total": reactions.get("total_count"),
+        "created_at": parse_time(item["created_at"]),
+        "updated_at": parse_time(item["updated_at"]),
+        "closed_at": parse_time(item.get("closed_at")),
+        "raw_json": raw_json(item),
+        **provenance.columns(),
+    }
+
+
+def _label_row(label: dict, repository_id: int) -> dict:
+    return {
+        "id": label["id"],
+        "repository_id": repository_id,
+        "name": label["name"],
+        "color": label.get("color"),
+        "description": label.get("description"),
+    }
+
+
+def save_issues(
+    connection: Connection, repository_id: int, items: Sequence[dict], provenance: Provenance
+) -> None:
+    """Upsert one page of issue objects with their users, labels and issue-label links."""
+    if not items:
+        return
+    save_users(connection, [i.get("user") for i in items] + [i.get("closed_by") for i in items])
+    upsert(
+        connection, schema.issues, [_issue_row(i, repository_id, provenance) for i in items], ["id"]
+    )
+    labels = [_label_row(lab, repository_id) for i in items for lab in i.get("labels") or []]
+    upsert(connection, schema.labels, labels, key=["id"])
+    issue_ids = [i["id"] for i in items]
+    # An issue's label set is replaced as a whole: GitHub sends the current set, not changes.
+    connection.execute(
+        delete(schema.issue_labels).where(schema.issue_labels.c.issue_id.in_(issue_ids))
+    )
+    links = [
+        {"issue_id": i["id"], "label_id": lab["id"]} for i in items for lab in i.get("labels") or []
+    ]
+    upsert(connection, schema.issue_labels, links, key=["issue_id", "label_id"], update=())
+
+
+# --- comments and events --------------------------------------------------------------------
+
+
+def _comment_row(item: dict, repository_id: int, provenance: Provenance) -> dict:
+    return {
+        "id": item["id"],
+        "repository_id": repository_id,
+        "issue_number": issue_number_from_url(item["issue_url"]),
+        "user_id": _user_id(item.get("user")),
+        "user_login": _login(item.get("user")),
+        "author_association": item.get("author_association"),
+        "body": item.get("body"),
+        "created_at": parse_time(item["created_at"]),
+        "updated_at": parse_time(item.get("updated_at") or item["created_at"]),
+        "raw_json": raw_json(item),
+        **provenance.columns(),
+    }
+
+
+def save_comments(
+    connection: Connection, repository_id: int, items: Sequence[dict], provenance: Provenance
+) -> None:
+    """Upsert one page of comment objects (from the repository-level comments endpoint)."""
+    if not items:
+        return
+    save_users(connection, [i.get("user") for i in items])
+    rows = [_comment_row(i, repository_id, provenance) for i in items]
+    upsert(connection, schema.comments, rows, key=["id"])
+
+
+def _event_row(item: dict, repository_id: int, provenance: Provenance) -> dict:
+    issue = item.get("issue") or {}
+    return {
+        "id": item["id"],
+        "repository_id": repository_id,
+        "issue_number": issue.get("number") or issue_number_from_url(issue.get("url", "/0")),
+        "event": item["event"],
+        "actor_id": _user_id(item.get("actor")),
+        "actor_login": _login(item.get("actor")),
+        "label_name": (item.get("label") or {}).get("name"),
+        "commit_id": item.get("commit_id"),
+        "created_at": parse_time(item["created_at"]),
+        "raw_json": raw_json(item),
+        **provenance.columns(),
+    }
+
+
+def save_events(
+    connection: Connection, repository_id: int, items: Sequence[dict], provenance: Provenance
+) -> None:
+    """Upsert one page of issue events (from the repository-level events endpoint)."""
+    if not items:
+        return
+    save_users(connection, [i.get("actor") for i in items])
+    rows = [_event_row(i, repository_id, provenance) for i in items]
+    upsert(connection, schema.issue_events, rows, key=["id"])

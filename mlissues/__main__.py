@@ -1,0 +1,3 @@
+from mlissues.cli import main
+
+main()

@@ -1,0 +1,50 @@
+"""The `mlissues` command: a thin group that loads each package's commands on demand.
+
+Each package owns its commands (db.cli, miner.cli, ...); this module only names them, so that
+`mlissues status` does not pay for importing spaCy or matplotlib.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+
+import click
+
+from mlissues import __version__
+
+COMMANDS: dict[str, str] = {
+    "init-db": "db.cli:init_db",
+    "status": "db.cli:status",
+}
+
+
+class LazyGroup(click.Group):
+    """A click group whose subcommands are imported the first time they are used."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        target = COMMANDS.get(name)
+        if target is None:
+            return None
+        module_name, attribute = target.split(":")
+        return getattr(importlib.import_module(module_name), attribute)
+
+
+def _configure_logging(quiet: bool, verbose: int) -> None:
+    level = logging.WARNING if quiet else logging.DEBUG if verbose else logging.INFO
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", force=True)
+    # urllib3 logs every request URL at DEBUG; keep it at INFO unless asked twice.
+    logging.getLogger("urllib3").setLevel(logging.DEBUG if verbose > 1 else logging.INFO)
+    logging.getLogger("alembic").setLevel(logging.INFO if verbose else logging.WARNING)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="mlissues")
+@click.option("-q", "--quiet", is_flag=True, help="Only warnings and errors; no progress bars.")
+@click.option("-v", "--verbose", count=True, help="More detail (-vv: every HTTP request).")
+def main(quiet: bool, verbose: int) -> None:
+    """Mine, label, classify and analyse system-related issues of ML frameworks."""
+    _configure_logging(quiet, verbose)

@@ -1,0 +1,52 @@
+"""Shared fixtures: databases on SQLite (always) and PostgreSQL (when a server is given)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+CORPUS = Path(os.environ.get("MLISSUES_CORPUS", REPO_ROOT.parent / "shared" / "corpus"))
+PG_URL = os.environ.get("MLISSUES_TEST_PG_URL")
+
+
+@pytest.fixture(scope="session")
+def corpus() -> Path:
+    """../shared/corpus: the real issues the tests read (never copied into the repository)."""
+    if not (CORPUS / "pytorch__pytorch" / "issues.jsonl.gz").exists():
+        pytest.fail(f"the shared corpus is missing at {CORPUS}; set MLISSUES_CORPUS")
+    return CORPUS
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'issues.db'}"
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database, dropped after the test."""
+    if not PG_URL:
+        pytest.skip("no PostgreSQL server: set MLISSUES_TEST_PG_URL (CI does)")
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest) -> str:
+    """The URL of an empty database, on every backend available."""
+    return request.getfixturevalue(f"{request.param}_url")
