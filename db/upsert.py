@@ -2,20 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 from sqlalchemy import Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 _DIALECT_INSERT = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
-# Both backends cap bound parameters per statement (SQLite 32766, PostgreSQL 65535).
-_MAX_PARAMETERS = 30000
-
-
-def _chunks(rows: Sequence[dict], size: int) -> Iterable[Sequence[dict]]:
-    for start in range(0, len(rows), size):
-        yield rows[start : start + size]
 
 
 def _last_per_key(rows: Sequence[dict], key: Sequence[str]) -> list[dict]:
@@ -32,22 +25,23 @@ def upsert(
 ) -> None:
     """Insert rows; on a clash of `key`, overwrite the `update` columns (default: all others).
 
-    With update=() existing rows are left as they are (insert-if-absent).
+    With update=() existing rows are left as they are (insert-if-absent). Rows must share
+    their columns. One cached statement runs as executemany: far faster than a multi-row
+    VALUES statement, which SQLAlchemy would compile anew for every page.
     """
     if not rows:
         return
-    insert = _DIALECT_INSERT[connection.dialect.name]
     rows = _last_per_key(rows, key)
-    columns = list(rows[0])
-    if update is None:
-        update = [c for c in columns if c not in key]
-    size = max(1, _MAX_PARAMETERS // max(1, len(columns)))
-    for chunk in _chunks(rows, size):
-        statement = insert(table).values(list(chunk))
-        if update:
-            statement = statement.on_conflict_do_update(
-                index_elements=list(key), set_={c: statement.excluded[c] for c in update}
-            )
-        else:
-            statement = statement.on_conflict_do_nothing(index_elements=list(key))
-        connection.execute(statement)
+    columns = tuple(rows[0])
+    update = tuple(c for c in columns if c not in key) if update is None else tuple(update)
+    statement = _statement(connection.dialect.name, table, tuple(key), update)
+    connection.execute(statement, rows)
+
+
+def _statement(dialect: str, table: Table, key: tuple[str, ...], update: tuple[str, ...]):
+    statement = _DIALECT_INSERT[dialect](table)
+    if update:
+        return statement.on_conflict_do_update(
+            index_elements=list(key), set_={c: statement.excluded[c] for c in update}
+        )
+    return statement.on_conflict_do_nothing(index_elements=list(key))

@@ -49,3 +49,40 @@ def iter_comments(folder: str | Path) -> Iterator[dict]:
 def issue_number_from_url(issue_url: str) -> int:
     """The issue number at the end of an API issue URL (…/issues/123)."""
     return int(issue_url.rstrip("/").rsplit("/", 1)[1])
+
+
+def _pages(items: Iterator[dict], size: int) -> Iterator[list[dict]]:
+    page: list[dict] = []
+    for item in items:
+        page.append(item)
+        if len(page) == size:
+            yield page
+            page = []
+    if page:
+        yield page
+
+
+def import_folder(
+    engine, folder: str | Path, full_name: str, page_size: int = 1000
+) -> tuple[int, int]:
+    """Load an API-shaped dump folder straight into the database, without HTTP.
+
+    For offline studies and test fixtures; the crawler is the way to get the same data from an
+    API. Each page commits on its own, like a crawl. Returns (issues, comments) stored.
+    """
+    from miner.store import Provenance, ensure_repository, save_comments, save_issues, utcnow
+    from mlissues import __version__
+
+    folder = Path(folder)
+    provenance = Provenance(folder.resolve().as_uri(), __version__, utcnow())
+    with engine.begin() as connection:
+        repository_id = ensure_repository(connection, full_name, provenance.source_url)
+    counts = [0, 0]
+    for index, (items, save) in enumerate(
+        ((iter_issues(folder), save_issues), (iter_comments(folder), save_comments))
+    ):
+        for page in _pages(items, page_size):
+            with engine.begin() as connection:
+                save(connection, repository_id, page, provenance)
+            counts[index] += len(page)
+    return counts[0], counts[1]
