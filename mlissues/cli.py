@@ -16,6 +16,8 @@ from mlissues import __version__
 COMMANDS: dict[str, str] = {
     "init-db": "db.cli:init_db",
     "status": "db.cli:status",
+    "crawl": "miner.cli:crawl",
+    "fake-github": "miner.cli:fake_github",
 }
 
 

@@ -1,0 +1,273 @@
+"""`mlissues crawl` and `mlissues fake-github`: thin compositions of the miner's parts."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+
+import click
+
+from db.cli import db_option, open_for_cli, progress_enabled, user_errors
+from miner.transport import DEFAULT_API_URL, CrawlError, RetryPolicy
+
+log = logging.getLogger(__name__)
+
+
+def _specs(repositories: tuple[str, ...], config_path: str | None) -> list:
+    from miner.config import ConfigError, load_study
+    from miner.crawl import RepositorySpec
+
+    with user_errors(CrawlError, ConfigError):
+        specs = [RepositorySpec(name) for name in repositories]
+        if config_path:
+            specs += load_study(config_path)
+    if not specs:
+        raise click.UsageError("name at least one OWNER/REPO, or a study file with --config")
+    return specs
+
+
+def _tokens(given: tuple[str, ...]) -> list[str]:
+    tokens = [t for t in given if t] or [os.environ.get("GITHUB_TOKEN", "")]
+    tokens = [t.strip() for t in tokens if t.strip()]
+    if not tokens:
+        log.warning(
+            "no token: anonymous requests are limited to 60 per hour; "
+            "set GITHUB_TOKEN or pass --token"
+        )
+    return tokens
+
+
+def _since(value: str | None) -> str | None:
+    from miner.crawl import normalize_since
+
+    if value is None:
+        return None
+    try:
+        return normalize_since(value)
+    except ValueError:
+        raise click.BadParameter(
+            f"{value!r} is not a date; use YYYY-MM-DD or 2020-01-31T12:00:00Z",
+            param_hint="--since",
+        ) from None
+
+
+def _summary(reports) -> None:
+    header = (
+        "repository",
+        "new issues",
+        "updated",
+        "new comments",
+        "updated",
+        "requests",
+        "304s",
+        "seconds",
+    )
+    rows = [header] + [
+        (
+            r.name,
+            r.new.get("issues", 0),
+            r.updated.get("issues", 0),
+            r.new.get("comments", 0),
+            r.updated.get("comments", 0),
+            r.requests,
+            r.not_modified,
+            f"{r.seconds:.1f}",
+        )
+        for r in reports
+    ]
+    widths = [max(len(str(row[i])) for row in rows) for i in range(len(header))]
+    for row in rows:
+        click.echo("  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)))
+
+
+@click.command("crawl")
+@click.argument("repositories", nargs=-1, metavar="[OWNER/REPO]...")
+@db_option
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Study file (TOML or YAML) with groups of repositories.",
+)
+@click.option(
+    "--token",
+    "tokens",
+    multiple=True,
+    metavar="TOKEN",
+    help="GitHub token; repeat to rotate several. Default: $GITHUB_TOKEN.",
+)
+@click.option("--since", help="Start of the first crawl (YYYY-MM-DD); later runs continue.")
+@click.option(
+    "--api-url",
+    default=DEFAULT_API_URL,
+    show_default=True,
+    envvar="GITHUB_API_URL",
+    help="API base URL (GitHub Enterprise: https://HOST/api/v3; or the stand-in).",
+)
+@click.option(
+    "--max-issues",
+    type=click.IntRange(min=1),
+    help="Stop issues after about N in this run (whole pages); the next run goes on.",
+)
+@click.option("--no-comments", is_flag=True, help="Skip the comments endpoint.")
+@click.option("--events", is_flag=True, help="Also fetch issue events (close, reopen, label).")
+@click.option(
+    "--per-page",
+    type=click.IntRange(1, 100),
+    default=100,
+    show_default=True,
+    help="Items per request (GitHub's maximum is 100).",
+)
+@click.option(
+    "--retries",
+    type=click.IntRange(min=0),
+    default=5,
+    show_default=True,
+    help="Retries of a failing request before giving up.",
+)
+@click.option(
+    "--backoff",
+    type=click.FloatRange(min=0),
+    default=1.0,
+    show_default=True,
+    help="Exponential backoff factor in seconds; also scales secondary-limit waits.",
+)
+def crawl(
+    repositories: tuple[str, ...],
+    db_url: str,
+    config_path: str | None,
+    tokens: tuple[str, ...],
+    since: str | None,
+    api_url: str,
+    max_issues: int | None,
+    no_comments: bool,
+    events: bool,
+    per_page: int,
+    retries: int,
+    backoff: float,
+) -> None:
+    """Fetch issues, comments and events of GitHub repositories into the database."""
+    from miner.crawl import CrawlOptions, crawl_all
+    from miner.transport import GitHubClient
+
+    specs = _specs(repositories, config_path)
+    if "://" not in api_url:
+        raise click.BadParameter(f"{api_url!r} is not a URL", param_hint="--api-url")
+    options = CrawlOptions(
+        since=_since(since),
+        max_issues=max_issues,
+        comments=not no_comments,
+        events=events,
+        per_page=per_page,
+        progress=progress_enabled(),
+    )
+    policy = RetryPolicy(retries=retries, backoff=backoff, secondary_wait=60 * backoff)
+    engine = open_for_cli(db_url, create=True)
+    client = GitHubClient(api_url, _tokens(tokens), policy)
+    try:
+        with user_errors(CrawlError):
+            reports = crawl_all(engine, client, specs, options)
+    finally:
+        client.close()
+    if progress_enabled():
+        _summary(reports)
+
+
+def _parse_renames(values: tuple[str, ...]) -> dict[str, str]:
+    renames = {}
+    for value in values:
+        old, sep, new = value.partition("=")
+        if not sep or "/" not in old or "/" not in new:
+            raise click.BadParameter(f"{value!r}: write OLD/NAME=NEW/NAME", param_hint="--rename")
+        renames[old.strip()] = new.strip()
+    return renames
+
+
+def _parse_fault(value: str):
+    from miner.fake_github import Fault
+
+    kind, _, rest = value.partition(":")
+    times, _, match = rest.partition(":")
+    try:
+        return Fault(kind, int(times or 1), match)
+    except ValueError as error:
+        raise click.BadParameter(f"{value!r}: {error}", param_hint="--fault") from None
+
+
+@click.command("fake-github")
+@click.argument("corpus_dir", type=click.Path(exists=True, file_okay=False))
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=0,
+    show_default=True,
+    help="Port on 127.0.0.1 (0: a free one).",
+)
+@click.option(
+    "--rename",
+    "renames",
+    multiple=True,
+    metavar="OLD=NEW",
+    help="Serve folder OLD as NEW and answer 301 for OLD (repeatable).",
+)
+@click.option(
+    "--token",
+    "tokens",
+    multiple=True,
+    help="Valid tokens (repeatable); others get 401. Default: any token.",
+)
+@click.option(
+    "--budget", type=int, default=5000, show_default=True, help="Requests per token per window."
+)
+@click.option("--anonymous-budget", type=int, default=60, show_default=True)
+@click.option(
+    "--reset-seconds",
+    type=float,
+    default=3600,
+    show_default=True,
+    help="Length of the rate-limit window.",
+)
+@click.option("--max-page", type=int, help="Refuse pages past this with 422 (deep pages).")
+@click.option("--delay", type=float, default=0.0, help="Seconds added to every response.")
+@click.option(
+    "--fault",
+    "faults",
+    multiple=True,
+    metavar="KIND[:TIMES[:PATH-PART]]",
+    help="Inject a fault: 500, 502, 503, secondary, secondary-retry-after, 429, primary, drop.",
+)
+def fake_github(
+    corpus_dir: str,
+    port: int,
+    renames: tuple[str, ...],
+    tokens: tuple[str, ...],
+    budget: int,
+    anonymous_budget: int,
+    reset_seconds: float,
+    max_page: int | None,
+    delay: float,
+    faults: tuple[str, ...],
+) -> None:
+    """Serve a corpus directory as a local stand-in of the GitHub REST API."""
+    from miner.fake_github import FakeGitHub
+
+    server = FakeGitHub(
+        corpus_dir,
+        port=port,
+        renames=_parse_renames(renames),
+        tokens=frozenset(tokens) if tokens else None,
+        budget=budget,
+        anonymous_budget=anonymous_budget,
+        reset_seconds=reset_seconds,
+        max_page=max_page,
+        delay=delay,
+    )
+    for fault in faults:
+        parsed = _parse_fault(fault)
+        server.inject(parsed.kind, parsed.times, parsed.match)
+    # The URL alone on the first line, so scripts can read where to point --api-url.
+    click.echo(server.url)
+    log.info("serving %s (%s); Ctrl-C stops", corpus_dir, ", ".join(sorted(server.repos)))
+    with contextlib.suppress(KeyboardInterrupt):
+        server.serve_forever()

@@ -1,0 +1,414 @@
+"""The crawler: resolve each repository, then fetch and save its endpoints page by page.
+
+A fetch thread walks the `Link` pages into a small queue while the calling thread writes: every
+page is saved in its own transaction together with its crawl_state cursor (see miner.fetch), so
+the database is consistent after a SIGKILL at any moment and the next run resumes where the last
+commit left off. Errors of the fetch thread surface in the writer after the pages before them
+are stored.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import re
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.engine import Connection, Engine
+
+from db import schema, upsert
+from miner.fetch import PER_PAGE, Cursor, Page, fetch_events, fetch_updated
+from miner.store import (
+    Provenance,
+    add_alias,
+    ensure_repository,
+    find_repository,
+    parse_time,
+    rename_repository,
+    save_comments,
+    save_events,
+    save_issues,
+    utcnow,
+)
+from miner.transport import (
+    CrawlError,
+    GitHubClient,
+    InvalidRepositoryName,
+    RepositoryNotFound,
+)
+from mlissues import __version__
+
+log = logging.getLogger(__name__)
+
+_NAME = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
+REPOSITORY_ENDPOINT = "repository"  # crawl_state row holding the metadata ETag
+
+
+@dataclass(frozen=True)
+class RepositorySpec:
+    """A repository to crawl, as named by the user, and its study group."""
+
+    name: str
+    group: str | None = None
+
+    def __post_init__(self) -> None:
+        if not _NAME.match(self.name) or self.name.endswith((".", "/")):
+            raise InvalidRepositoryName(
+                f"{self.name!r} is not a repository name; write it as OWNER/REPO, "
+                "e.g. tensorflow/tensorflow"
+            )
+
+
+@dataclass(frozen=True)
+class CrawlOptions:
+    since: str | None = None  # ISO time: start of the first crawl of a repository
+    max_issues: int | None = None  # stop issues after this many (whole pages) in this run
+    comments: bool = True
+    events: bool = False
+    per_page: int = PER_PAGE
+    progress: bool = False
+
+
+@dataclass
+class RepositoryReport:
+    """What one repository's crawl did, for the summary."""
+
+    name: str
+    new: dict[str, int] = field(default_factory=dict)
+    updated: dict[str, int] = field(default_factory=dict)
+    requests: int = 0
+    not_modified: int = 0
+    seconds: float = 0.0
+
+
+def normalize_since(value: str) -> str:
+    """A date or ISO time as GitHub's `since` (UTC, `Z`), or ValueError."""
+    moment = parse_time(value.strip())
+    if moment is None:
+        raise ValueError("empty date")
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# --- the fetch thread ------------------------------------------------------------------------
+
+_END = object()
+
+
+def prefetch(pages: Iterator[Page], depth: int = 8) -> Iterator[Page]:
+    """Run a page generator in a thread, a bounded queue ahead of the consumer."""
+    handoff: queue.Queue = queue.Queue(depth)
+    stop = threading.Event()
+
+    def put(item) -> bool:
+        while not stop.is_set():
+            try:
+                handoff.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for page in pages:
+                if not put(page):
+                    return
+            put(_END)
+        except BaseException as error:  # handed to the writer, which raises it
+            put(error)
+
+    thread = threading.Thread(target=produce, name="mlissues-fetch", daemon=True)
+    thread.start()
+    try:
+        while (item := handoff.get()) is not _END:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+
+
+# --- state -----------------------------------------------------------------------------------
+
+
+def load_cursor(connection: Connection, repository_id: int, endpoint: str) -> tuple[Cursor, dict]:
+    row = (
+        connection.execute(
+            select(schema.crawl_state).where(
+                schema.crawl_state.c.repository_id == repository_id,
+                schema.crawl_state.c.endpoint == endpoint,
+            )
+        )
+        .mappings()
+        .first()
+    )
+    if row is None:
+        return Cursor(), {"items": 0, "requests": 0}
+    cursor = Cursor(row["since"], row["next_url"], row["etag"], row["status"] == "done")
+    return cursor, {"items": row["items"], "requests": row["requests"]}
+
+
+def store_cursor(
+    connection: Connection,
+    repository_id: int,
+    endpoint: str,
+    cursor: Cursor,
+    started_at: datetime,
+    totals: dict,
+) -> None:
+    row = {
+        "repository_id": repository_id,
+        "endpoint": endpoint,
+        "since": cursor.since,
+        "next_url": cursor.next_url,
+        "etag": cursor.etag,
+        "status": "done" if cursor.done else "running",
+        "started_at": started_at,
+        "finished_at": utcnow() if cursor.done else None,
+        "items": totals["items"],
+        "requests": totals["requests"],
+    }
+    upsert(connection, schema.crawl_state, [row], key=["repository_id", "endpoint"])
+
+
+# --- repository metadata ---------------------------------------------------------------------
+
+
+def _stored_repository(engine: Engine, name: str) -> tuple[int | None, str | None, str | None]:
+    with engine.connect() as connection:
+        repository_id = find_repository(connection, name)
+        if repository_id is None:
+            return None, None, None
+        full_name = connection.execute(
+            select(schema.repositories.c.full_name).where(schema.repositories.c.id == repository_id)
+        ).scalar_one()
+        cursor, _ = load_cursor(connection, repository_id, REPOSITORY_ENDPOINT)
+        return repository_id, full_name, cursor.etag
+
+
+def _by_github_id(connection: Connection, github_id: int) -> int | None:
+    return connection.execute(
+        select(schema.repositories.c.id).where(schema.repositories.c.github_id == github_id)
+    ).scalar()
+
+
+def resolve_repository(
+    engine: Engine, client: GitHubClient, spec: RepositorySpec
+) -> tuple[int, str]:
+    """(repository id, canonical name), following renames; one conditional request.
+
+    A renamed repository answers 301; requests follows it, and the canonical name comes from
+    the repository object. Old names are kept as aliases, so either name finds the same data.
+    """
+    repository_id, stored_name, etag = _stored_repository(engine, spec.name)
+    try:
+        response = client.get(f"repos/{stored_name or spec.name}", etag=etag)
+    except RepositoryNotFound:
+        raise RepositoryNotFound(
+            f"no repository {spec.name} at {client.api_url} (404); check the OWNER/REPO "
+            "spelling, and that your token can read it if it is private"
+        ) from None
+    with engine.begin() as connection:
+        if response.status_code == 304 and repository_id is not None:
+            canonical = stored_name
+            ensure_repository(connection, canonical, client.api_url, spec.group)
+        else:
+            data = response.json()
+            canonical = data["full_name"]
+            repository_id = repository_id or _by_github_id(connection, data["id"])
+            if repository_id is None:
+                repository_id = ensure_repository(connection, canonical, client.api_url, spec.group)
+            else:
+                rename_repository(connection, repository_id, canonical)
+                ensure_repository(connection, canonical, client.api_url, spec.group)
+            connection.execute(
+                schema.repositories.update()
+                .where(schema.repositories.c.id == repository_id)
+                .values(
+                    github_id=data["id"],
+                    raw_json=response.text,
+                    fetched_at=utcnow(),
+                    api_url=client.api_url,
+                )
+            )
+            store_cursor(
+                connection,
+                repository_id,
+                REPOSITORY_ENDPOINT,
+                Cursor(etag=response.headers.get("ETag"), done=True),
+                utcnow(),
+                {"items": 1, "requests": 1},
+            )
+        if spec.name.lower() != canonical.lower():
+            add_alias(connection, repository_id, spec.name)
+            log.info("%s is now %s; the old name is kept as an alias", spec.name, canonical)
+    return repository_id, canonical
+
+
+# --- saving pages ----------------------------------------------------------------------------
+
+_SAVERS: dict[str, tuple[Callable, object]] = {
+    "issues": (save_issues, schema.issues),
+    "comments": (save_comments, schema.comments),
+    "events": (save_events, schema.issue_events),
+}
+
+
+def _known_versions(connection: Connection, table, ids: list[int]) -> dict[int, object]:
+    """id -> updated_at (or True for events) of the rows of this page already stored."""
+    column = table.c.updated_at if "updated_at" in table.c else table.c.id
+    rows = connection.execute(select(table.c.id, column).where(table.c.id.in_(ids)))
+    return dict(rows.all())
+
+
+def save_page(
+    connection: Connection, repository_id: int, page: Page, report: RepositoryReport
+) -> None:
+    """Save one page's items (if any) and count what is new and what changed."""
+    if not page.items:
+        return
+    saver, table = _SAVERS[page.endpoint]
+    known = _known_versions(connection, table, [i["id"] for i in page.items])
+    provenance = Provenance(page.url, __version__, utcnow())
+    saver(connection, repository_id, page.items, provenance)
+    for item in page.items:
+        if item["id"] not in known:
+            report.new[page.endpoint] = report.new.get(page.endpoint, 0) + 1
+        elif "updated_at" in item and known[item["id"]] != parse_time(item["updated_at"]):
+            report.updated[page.endpoint] = report.updated.get(page.endpoint, 0) + 1
+
+
+# --- the crawl -------------------------------------------------------------------------------
+
+
+def _pages_for(
+    engine: Engine,
+    client: GitHubClient,
+    full_name: str,
+    repository_id: int,
+    endpoint: str,
+    options: CrawlOptions,
+    start: Cursor,
+) -> Iterator[Page]:
+    if endpoint == "events":
+        with engine.connect() as connection:
+            top_id = connection.execute(
+                select(func.max(schema.issue_events.c.id)).where(
+                    schema.issue_events.c.repository_id == repository_id
+                )
+            ).scalar()
+        return fetch_events(client, full_name, start, top_id, options.per_page)
+    if start.since is None and start.next_url is None and options.since:
+        start = Cursor(since=options.since)
+    return fetch_updated(client, full_name, endpoint, start, options.per_page)
+
+
+def _progress(options: CrawlOptions, full_name: str, endpoint: str):
+    from tqdm import tqdm
+
+    return tqdm(
+        desc=f"{full_name} {endpoint}",
+        unit=" items",
+        disable=not options.progress,
+        dynamic_ncols=True,
+        leave=True,
+    )
+
+
+class Crawler:
+    """Crawl repositories into the database through one API client."""
+
+    def __init__(self, engine: Engine, client: GitHubClient, options: CrawlOptions | None = None):
+        self.engine = engine
+        self.client = client
+        self.options = options or CrawlOptions()
+
+    def endpoints(self) -> list[str]:
+        chosen = ["issues"]
+        if self.options.comments:
+            chosen.append("comments")
+        if self.options.events:
+            chosen.append("events")
+        return chosen
+
+    def crawl(self, spec: RepositorySpec) -> RepositoryReport:
+        """Crawl one repository; raises CrawlError subclasses after storing what it could."""
+        started, requests_before = time.monotonic(), self.client.counters.requests
+        not_modified_before = self.client.counters.not_modified
+        repository_id, full_name = resolve_repository(self.engine, self.client, spec)
+        report = RepositoryReport(full_name)
+        try:
+            for endpoint in self.endpoints():
+                self._crawl_endpoint(repository_id, full_name, endpoint, report)
+        finally:
+            report.requests = self.client.counters.requests - requests_before
+            report.not_modified = self.client.counters.not_modified - not_modified_before
+            report.seconds = time.monotonic() - started
+        return report
+
+    def _crawl_endpoint(
+        self, repository_id: int, full_name: str, endpoint: str, report: RepositoryReport
+    ) -> None:
+        with self.engine.connect() as connection:
+            start, totals = load_cursor(connection, repository_id, endpoint)
+        pages = _pages_for(
+            self.engine, self.client, full_name, repository_id, endpoint, self.options, start
+        )
+        started_at, stored = utcnow(), 0
+        with _progress(self.options, full_name, endpoint) as bar:
+            for page in prefetch(pages):
+                totals["items"] += len(page.items)
+                totals["requests"] += 1
+                with self.engine.begin() as connection:
+                    save_page(connection, repository_id, page, report)
+                    store_cursor(
+                        connection, repository_id, endpoint, page.cursor, started_at, totals
+                    )
+                stored += len(page.items)
+                self._show(bar, page, stored)
+                if endpoint == "issues" and self._enough(stored, page):
+                    break
+
+    def _enough(self, stored: int, page: Page) -> bool:
+        limit = self.options.max_issues
+        if limit is not None and stored >= limit and not page.cursor.done:
+            log.info("stopped after %d issues (--max-issues); the next run continues", stored)
+            return True
+        return False
+
+    def _show(self, bar, page: Page, stored: int) -> None:
+        bar.update(len(page.items))
+        if page.last_page:
+            current = int(re.search(r"[?&]page=(\d+)", page.url + "&page=1").group(1))
+            bar.total = stored + max(page.last_page - current, 0) * self.options.per_page
+        bar.set_postfix(
+            requests=self.client.counters.requests, quota=self.client.remaining, refresh=False
+        )
+
+
+def crawl_all(
+    engine: Engine,
+    client: GitHubClient,
+    specs: Sequence[RepositorySpec],
+    options: CrawlOptions | None = None,
+) -> list[RepositoryReport]:
+    """Crawl each repository in turn; the first CrawlError stops the run (after storing)."""
+    crawler = Crawler(engine, client, options)
+    return [crawler.crawl(spec) for spec in specs]
+
+
+__all__ = [
+    "CrawlError",
+    "CrawlOptions",
+    "Crawler",
+    "RepositoryReport",
+    "RepositorySpec",
+    "crawl_all",
+    "normalize_since",
+]

@@ -1,0 +1,520 @@
+"""A local stand-in of the GitHub REST API, serving a corpus directory of API-shaped JSONL.
+
+It answers the endpoints the crawler uses with GitHub's semantics: `GET /repos/{o}/{r}`,
+`/repos/{o}/{r}/issues`, `/repos/{o}/{r}/issues/comments` and `/repos/{o}/{r}/issues/events`
+with `state`, `since`, `sort`, `direction`, `per_page` (max 100) and `page`, `Link` headers,
+weak `ETag`s with `If-None-Match` -> 304 (free, as on GitHub), `X-RateLimit-*` headers with a
+budget per token, 401 for unknown tokens, 404 for unknown repositories and 301 for renamed ones.
+Faults (5xx, secondary limits, 429, an exhausted primary limit, slow responses, dropped
+connections) can be injected from Python or the command line.
+
+The corpus has no events: the events endpoint serves SYNTHETIC `closed` events, one per closed
+issue at its `closed_at`, with stable ids derived from the issue id. They exist to exercise the
+crawler, not as data.
+
+Use it from Python:
+
+    with FakeGitHub("../shared/corpus", renames={"apache/incubator-mxnet": "apache/mxnet"}) as api:
+        crawl(..., api_url=api.url)
+"""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+import json
+import logging
+import math
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+from miner.corpus import iter_comments, iter_issues, repo_dirs
+
+log = logging.getLogger(__name__)
+
+MAX_PER_PAGE = 100
+DEFAULT_PER_PAGE = 30
+FAULT_KINDS = ("500", "502", "503", "secondary", "secondary-retry-after", "429", "primary", "drop")
+
+# --- the data, sorted once and serialized once per item -----------------------------------
+
+
+@dataclass(frozen=True)
+class _Item:
+    """One API object with what filtering and sorting need, and its JSON bytes."""
+
+    id: int
+    created_at: str
+    updated_at: str
+    state: str
+    body: bytes
+
+
+class _Collection:
+    """A list of API objects with the orders GitHub offers, and `since` by binary search."""
+
+    def __init__(self, items: Iterable[_Item]) -> None:
+        by_id = sorted(items, key=lambda i: i.id)
+        # Ties on the timestamp fall back to the id so that pages are stable between requests.
+        self.orders = {
+            "created": sorted(by_id, key=lambda i: (i.created_at, i.id)),
+            "updated": sorted(by_id, key=lambda i: (i.updated_at, i.id)),
+        }
+        self._updated_keys = [i.updated_at for i in self.orders["updated"]]
+
+    def __len__(self) -> int:
+        return len(self._updated_keys)
+
+    def select(self, sort: str, direction: str, since: str | None, state: str) -> list[_Item]:
+        if sort == "updated" and since:
+            items = self.orders["updated"][bisect.bisect_left(self._updated_keys, since) :]
+        else:
+            items = self.orders[sort]
+            if since:
+                items = [i for i in items if i.updated_at >= since]
+        if state != "all":
+            items = [i for i in items if i.state == state]
+        return items[::-1] if direction == "desc" else items
+
+
+def _dump(obj: dict) -> bytes:
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def _issue_item(obj: dict) -> _Item:
+    return _Item(obj["id"], obj["created_at"], obj["updated_at"], obj["state"], _dump(obj))
+
+
+def _comment_item(obj: dict) -> _Item:
+    updated = obj.get("updated_at") or obj["created_at"]
+    return _Item(obj["id"], obj["created_at"], updated, "all", _dump(obj))
+
+
+def synthetic_close_event(issue: dict) -> dict:
+    """A `closed` event for a closed issue; SYNTHETIC (the corpus has no events), stable id."""
+    return {
+        "id": issue["id"] * 10 + 1,
+        "node_id": f"CE_synthetic_{issue['id']}",
+        "url": issue["url"].replace("/issues/", "/issues/events/", 1) + "-closed",
+        "actor": issue.get("closed_by"),
+        "event": "closed",
+        "commit_id": None,
+        "commit_url": None,
+        "created_at": issue["closed_at"],
+        "issue": {"id": issue["id"], "number": issue["number"], "url": issue["url"]},
+    }
+
+
+def _event_item(obj: dict) -> _Item:
+    return _Item(obj["id"], obj["created_at"], obj["created_at"], "all", _dump(obj))
+
+
+@dataclass
+class _Repository:
+    full_name: str
+    metadata: bytes
+    issues: _Collection
+    comments: _Collection
+    events: _Collection
+
+
+def _repository_object(full_name: str, base_url: str, index: int) -> dict:
+    owner, name = full_name.split("/")
+    return {
+        "id": 1_000_000 + index,  # synthetic, stable for a given corpus folder listing
+        "node_id": f"R_synthetic_{index}",
+        "name": name,
+        "full_name": full_name,
+        "private": False,
+        "owner": {"login": owner, "id": 2_000_000 + index, "type": "Organization"},
+        "html_url": f"https://github.com/{full_name}",
+        "url": f"{base_url}/repos/{full_name}",
+        "has_issues": True,
+    }
+
+
+def load_repository(folder: Path, full_name: str, index: int, base_url: str) -> _Repository:
+    """Read one corpus folder and serialize every object once."""
+    issues, events = [], []
+    for obj in iter_issues(folder):
+        issues.append(_issue_item(obj))
+        if obj.get("closed_at"):
+            events.append(_event_item(synthetic_close_event(obj)))
+    comments = [_comment_item(obj) for obj in iter_comments(folder)]
+    metadata = _dump(_repository_object(full_name, base_url, index))
+    return _Repository(
+        full_name, metadata, _Collection(issues), _Collection(comments), _Collection(events)
+    )
+
+
+# --- rate limits and faults -----------------------------------------------------------------
+
+
+@dataclass
+class _Budget:
+    limit: int
+    remaining: int
+    reset_at: float
+
+    def refresh(self, now: float, window: float) -> None:
+        if now >= self.reset_at:
+            self.remaining = self.limit
+            self.reset_at = now + window
+
+
+@dataclass
+class Fault:
+    """Answer `times` requests whose path contains `match` with a fault, after `skip` of them.
+
+    kind: "500"/"502"/"503" (server error), "secondary" (403 secondary limit, no Retry-After),
+    "secondary-retry-after" (403 with Retry-After: retry_after), "429" (with Retry-After),
+    "primary" (403 with X-RateLimit-Remaining: 0, reset in reset_in seconds), "drop" (close
+    the connection without answering).
+    """
+
+    kind: str
+    times: int = 1
+    match: str = ""
+    skip: int = 0
+    retry_after: int = 1
+    reset_in: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.kind not in FAULT_KINDS:
+            raise ValueError(f"unknown fault {self.kind!r}; choose one of {', '.join(FAULT_KINDS)}")
+
+
+@dataclass
+class Stats:
+    """What the stand-in answered, for tests and the benchmark."""
+
+    requests: int = 0  # every HTTP request received
+    counted: int = 0  # requests that consumed rate-limit budget
+    not_modified: int = 0
+    faults: int = 0
+    paths: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Settings:
+    """How the stand-in behaves; every field can be changed while it runs."""
+
+    tokens: frozenset[str] | None = None  # None: any token is valid
+    budget: int = 5000
+    anonymous_budget: int = 60
+    reset_seconds: float = 3600.0
+    max_page: int | None = None  # pages past this are refused with 422, like GitHub's deep pages
+    delay: float = 0.0  # seconds added to every response
+    renames: dict[str, str] = field(default_factory=dict)  # old full name -> canonical
+
+
+# --- the server ------------------------------------------------------------------------------
+
+
+class FakeGitHub:
+    """The stand-in: load a corpus directory, then serve it on 127.0.0.1 from a thread.
+
+    As a context manager it starts the server and yields itself; `url` is the API base URL.
+    """
+
+    def __init__(
+        self,
+        corpus_dir: str | Path,
+        *,
+        port: int = 0,
+        repositories: Iterable[str] | None = None,
+        settings: Settings | None = None,
+        **setting_values,
+    ) -> None:
+        self.settings = settings or Settings(**setting_values)
+        self.settings.renames = {k.lower(): v for k, v in self.settings.renames.items()}
+        self.stats = Stats()
+        self._lock = threading.Lock()
+        self._faults: list[Fault] = []
+        self._budgets: dict[str, _Budget] = {}
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), _Handler)
+        self._server.daemon_threads = True
+        self._server.fake = self  # type: ignore[attr-defined]
+        self._thread: threading.Thread | None = None
+        self.repos = self._load(Path(corpus_dir), repositories)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def _load(self, root: Path, wanted: Iterable[str] | None) -> dict[str, _Repository]:
+        folders = repo_dirs(root)
+        wanted_lower = {w.lower() for w in wanted} if wanted is not None else None
+        canonical = {old: new for old, new in self.settings.renames.items()}
+        loaded = {}
+        for index, (folder_name, folder) in enumerate(folders.items()):
+            if wanted_lower is not None and folder_name.lower() not in wanted_lower:
+                continue
+            name = canonical.get(folder_name.lower(), folder_name)
+            loaded[name.lower()] = load_repository(folder, name, index, self.url)
+        return loaded
+
+    def start(self) -> FakeGitHub:
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+        self._thread.start()
+        log.info("fake GitHub API serving %d repositories at %s", len(self.repos), self.url)
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        if self._thread is not None:
+            self._thread.join()
+
+    def __enter__(self) -> FakeGitHub:
+        return self.start()
+
+    def __exit__(self, *exc_info) -> None:
+        self.stop()
+
+    def serve_forever(self) -> None:
+        """Serve in the calling thread until interrupted (for the CLI)."""
+        self._server.serve_forever()
+
+    # --- behaviour controls ----------------------------------------------------------------
+
+    def inject(self, kind: str, times: int = 1, match: str = "", **options) -> Fault:
+        """Answer the next `times` matching requests with a fault (see Fault)."""
+        fault = Fault(kind, times, match, **options)
+        with self._lock:
+            self._faults.append(fault)
+        return fault
+
+    def exhaust(self, token: str | None = None, reset_in: float = 1.0) -> None:
+        """Spend the whole budget of a token (or the anonymous one), resetting in reset_in s."""
+        with self._lock:
+            budget = self._budget(token or "", time.time())
+            budget.remaining = 0
+            budget.reset_at = time.time() + reset_in
+
+    def put(self, full_name: str, endpoint: str, objects: Iterable[dict]) -> None:
+        """Add or replace issues or comments (by id), as if they were created or edited."""
+        repo = self.repos[full_name.lower()]
+        make = _issue_item if endpoint == "issues" else _comment_item
+        current: _Collection = getattr(repo, endpoint)
+        merged = {i.id: i for i in current.orders["created"]}
+        merged.update((item.id, item) for item in map(make, objects))
+        with self._lock:
+            setattr(repo, endpoint, _Collection(merged.values()))
+
+    def remaining(self, token: str | None = None) -> int:
+        with self._lock:
+            return self._budget(token or "", time.time()).remaining
+
+    # --- used by the handler, under the lock ------------------------------------------------
+
+    def _budget(self, token: str, now: float) -> _Budget:
+        budget = self._budgets.get(token)
+        if budget is None:
+            limit = self.settings.budget if token else self.settings.anonymous_budget
+            budget = self._budgets[token] = _Budget(limit, limit, now + self.settings.reset_seconds)
+        budget.refresh(now, self.settings.reset_seconds)
+        return budget
+
+    def _take_fault(self, path: str) -> Fault | None:
+        for fault in self._faults:
+            if fault.match in path and fault.times > 0:
+                if fault.skip > 0:
+                    fault.skip -= 1
+                    return None
+                fault.times -= 1
+                self.stats.faults += 1
+                return fault
+        return None
+
+
+@dataclass
+class _Response:
+    status: int
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def _message(status: int, text: str, **extra) -> _Response:
+    body = {"message": text, "documentation_url": "https://docs.github.com/rest", **extra}
+    return _Response(status, _dump(body))
+
+
+def _etag(body: bytes) -> str:
+    return 'W/"' + hashlib.sha1(body, usedforsecurity=False).hexdigest() + '"'
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "FakeGitHub/1.0"
+
+    @property
+    def fake(self) -> FakeGitHub:
+        return self.server.fake  # type: ignore[attr-defined]
+
+    def log_message(self, format: str, *args) -> None:
+        log.debug("%s " + format, self.address_string(), *args)
+
+    def do_GET(self) -> None:
+        fake = self.fake
+        if fake.settings.delay:
+            time.sleep(fake.settings.delay)
+        with fake._lock:
+            fake.stats.requests += 1
+            fake.stats.paths.append(self.path)
+            fault = fake._take_fault(self.path)
+        if fault is not None and fault.kind == "drop":
+            self.close_connection = True
+            self.connection.shutdown(2)  # the client sees the connection reset, no answer
+            return
+        response = self._answer(fault)
+        self._send(response)
+
+    def _token(self) -> str | None:
+        header = self.headers.get("Authorization", "")
+        scheme, _, value = header.partition(" ")
+        return value.strip() if scheme.lower() in ("token", "bearer") and value else None
+
+    def _answer(self, fault: Fault | None) -> _Response:
+        fake = self.fake
+        token = self._token()
+        tokens = fake.settings.tokens
+        if token is not None and tokens is not None and token not in tokens:
+            return _message(401, "Bad credentials")
+        now = time.time()
+        with fake._lock:
+            budget = fake._budget(token or "", now)
+            if fault is not None and fault.kind == "primary":
+                budget.remaining, budget.reset_at = 0, now + fault.reset_in
+            response = self._limited(budget, fault) or self._route()
+            if response.status == 200:
+                budget.remaining -= 1
+                fake.stats.counted += 1
+            elif response.status == 304:
+                fake.stats.not_modified += 1
+            response.headers.update(self._rate_headers(budget))
+        return response
+
+    def _limited(self, budget: _Budget, fault: Fault | None) -> _Response | None:
+        if budget.remaining <= 0:
+            return _message(403, "API rate limit exceeded (fake GitHub)")
+        if fault is None or fault.kind == "primary":
+            return None
+        if fault.kind in ("500", "502", "503"):
+            return _message(int(fault.kind), "Server Error (injected)")
+        if fault.kind == "429":
+            response = _message(429, "Too many requests (injected)")
+        else:
+            response = _message(403, "You have exceeded a secondary rate limit (injected)")
+        if fault.kind != "secondary":
+            response.headers["Retry-After"] = str(fault.retry_after)
+        return response
+
+    @staticmethod
+    def _rate_headers(budget: _Budget) -> dict[str, str]:
+        return {
+            "X-RateLimit-Limit": str(budget.limit),
+            "X-RateLimit-Remaining": str(max(budget.remaining, 0)),
+            "X-RateLimit-Used": str(budget.limit - max(budget.remaining, 0)),
+            "X-RateLimit-Reset": str(math.ceil(budget.reset_at)),
+            "X-RateLimit-Resource": "core",
+        }
+
+    # --- routing ----------------------------------------------------------------------------
+
+    def _route(self) -> _Response:
+        parts = urlsplit(self.path)
+        segments = [s for s in parts.path.split("/") if s]
+        if len(segments) < 3 or segments[0] != "repos":
+            return _message(404, "Not Found")
+        full_name = f"{segments[1]}/{segments[2]}"
+        rest = segments[3:]
+        canonical = self.fake.settings.renames.get(full_name.lower())
+        if canonical is not None:
+            return self._moved(canonical, rest, parts.query)
+        repo = self.fake.repos.get(full_name.lower())
+        if repo is None:
+            return _message(404, "Not Found")
+        if not rest:
+            return self._conditional(repo.metadata, {})
+        endpoint = {
+            ("issues",): repo.issues,
+            ("issues", "comments"): repo.comments,
+            ("issues", "events"): repo.events,
+        }.get(tuple(rest))
+        if endpoint is None:
+            return _message(404, "Not Found")
+        return self._listing(endpoint, parts.path, parse_qs(parts.query), tuple(rest))
+
+    def _moved(self, canonical: str, rest: list[str], query: str) -> _Response:
+        location = f"{self.fake.url}/repos/{canonical}" + "".join(f"/{s}" for s in rest)
+        if query:
+            location += f"?{query}"
+        response = _message(301, "Moved Permanently", url=location)
+        response.headers["Location"] = location
+        return response
+
+    def _listing(self, items: _Collection, path: str, query: dict, rest: tuple) -> _Response:
+        arg = {k: v[-1] for k, v in query.items()}
+        try:
+            per_page = min(max(int(arg.get("per_page", DEFAULT_PER_PAGE)), 1), MAX_PER_PAGE)
+            page = max(int(arg.get("page", 1)), 1)
+        except ValueError:
+            return _message(422, "Validation Failed: page and per_page must be integers")
+        max_page = self.fake.settings.max_page
+        if max_page is not None and page > max_page:
+            return _message(
+                422, "In order to keep the API fast for everyone, pagination is limited."
+            )
+        is_issues = rest == ("issues",)
+        state = arg.get("state", "open") if is_issues else "all"
+        # The repository-level comments endpoint sorts by creation, ascending, unless asked.
+        sort = arg.get("sort", "created")
+        direction = arg.get("direction", "desc" if is_issues else "asc")
+        if rest == ("issues", "events"):
+            sort, direction = "created", "desc"  # GitHub: newest first, no since
+            arg.pop("since", None)
+        if state not in ("open", "closed", "all") or sort not in ("created", "updated"):
+            return _message(422, "Validation Failed")
+        selected = items.select(sort, direction, arg.get("since"), state)
+        chunk = selected[(page - 1) * per_page : page * per_page]
+        body = b"[" + b",".join(i.body for i in chunk) + b"]"
+        last = max(math.ceil(len(selected) / per_page), 1)
+        headers = {"Link": self._links(path, arg, page, last)} if last > 1 else {}
+        return self._conditional(body, headers)
+
+    def _links(self, path: str, arg: dict, page: int, last: int) -> str:
+        def url(number: int) -> str:
+            return f"{self.fake.url}{path}?{urlencode({**arg, 'page': number})}"
+
+        links = []
+        if page < last:
+            links += [f'<{url(page + 1)}>; rel="next"', f'<{url(last)}>; rel="last"']
+        if page > 1:
+            links += [f'<{url(1)}>; rel="first"', f'<{url(page - 1)}>; rel="prev"']
+        return ", ".join(links)
+
+    def _conditional(self, body: bytes, headers: dict[str, str]) -> _Response:
+        etag = _etag(body)
+        headers["ETag"] = etag
+        if etag in (self.headers.get("If-None-Match") or ""):
+            return _Response(304, b"", headers)
+        return _Response(200, body, headers)
+
+    def _send(self, response: _Response) -> None:
+        self.send_response(response.status)
+        if response.status != 304:
+            self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(response.body)))
+        for name, value in response.headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        if response.body:
+            self.wfile.write(response.body)

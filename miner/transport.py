@@ -1,0 +1,310 @@
+"""Talking to the GitHub REST API: one session, retries, rate limits and tokens, in one place.
+
+Connection errors and 5xx are retried by urllib3 with exponential backoff; rate limits are read
+from `X-RateLimit-*` after every response: when every token is spent the client sleeps until
+the earliest reset (and says when it will resume); 403/429 secondary limits honour
+`Retry-After`, or back off exponentially without it. Callers see 200/304 responses or one of
+the typed errors below, whose messages never contain a token.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+from mlissues import __version__
+
+log = logging.getLogger(__name__)
+
+DEFAULT_API_URL = "https://api.github.com"
+RESUME_HINT = "pages already stored are kept; run the same command again to resume"
+
+
+class CrawlError(Exception):
+    """The crawl cannot go on; the message says why and what to do."""
+
+
+class BadCredentials(CrawlError):
+    pass
+
+
+class RepositoryNotFound(CrawlError):
+    pass
+
+
+class InvalidRepositoryName(CrawlError):
+    pass
+
+
+class RetriesExhausted(CrawlError):
+    pass
+
+
+class ApiUnreachable(CrawlError):
+    pass
+
+
+class RateLimited(CrawlError):
+    """Every token is spent and the reset is further away than the caller wants to wait."""
+
+    def __init__(self, message: str, seconds_to_reset: float) -> None:
+        super().__init__(message)
+        self.seconds_to_reset = seconds_to_reset
+
+
+class DeepPageRefused(CrawlError):
+    """GitHub refuses pages past a depth (422); the caller restarts with a later `since`."""
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How hard to try. The defaults follow GitHub's guidance; tests shrink the waits."""
+
+    retries: int = 5
+    backoff: float = 1.0  # urllib3 backoff_factor for 5xx and connection errors
+    backoff_max: float = 120.0
+    secondary_wait: float = 60.0  # GitHub: wait at least a minute when no Retry-After
+    max_rate_wait: float | None = None  # None: sleep as long as a primary reset needs
+    timeout: float = 60.0
+
+
+@dataclass
+class _Token:
+    """A token and what GitHub last said about its quota. `value` stays out of repr."""
+
+    value: str | None = field(repr=False)
+    label: str
+    remaining: int | None = None
+    limit: int | None = None
+    reset_at: float = 0.0
+
+    def spent(self, now: float) -> bool:
+        return self.remaining is not None and self.remaining <= 0 and now < self.reset_at
+
+
+@dataclass
+class Counters:
+    requests: int = 0  # HTTP requests sent, retries included
+    not_modified: int = 0
+
+
+def _session(policy: RetryPolicy) -> requests.Session:
+    retry = Retry(
+        total=policy.retries,
+        connect=policy.retries,
+        read=policy.retries,
+        status=policy.retries,
+        status_forcelist=(500, 502, 503, 504),
+        allowed_methods=frozenset({"GET"}),
+        backoff_factor=policy.backoff,
+        backoff_max=policy.backoff_max,
+        respect_retry_after_header=True,
+        raise_on_status=False,
+    )
+    session = requests.Session()
+    adapter = HTTPAdapter(max_retries=retry, pool_connections=4, pool_maxsize=4)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    session.headers.update(
+        {
+            "User-Agent": f"mlissues/{__version__} (research crawler)",
+            "Accept": "application/vnd.github+json",
+            "X-GitHub-Api-Version": "2022-11-28",
+        }
+    )
+    return session
+
+
+def _clock(moment: float) -> str:
+    return datetime.fromtimestamp(moment, UTC).strftime("%H:%M:%S UTC")
+
+
+class GitHubClient:
+    """GET requests against one API base URL, rotating tokens by remaining quota."""
+
+    def __init__(
+        self,
+        api_url: str = DEFAULT_API_URL,
+        tokens: Sequence[str] = (),
+        policy: RetryPolicy | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.api_url = api_url.rstrip("/")
+        self.policy = policy or RetryPolicy()
+        self.counters = Counters()
+        self._sleep = sleep
+        self._session = _session(self.policy)
+        unique = list(dict.fromkeys(t for t in tokens if t))
+        self._tokens = [_Token(t, f"token #{i + 1}") for i, t in enumerate(unique)] or [
+            _Token(None, "anonymous")
+        ]
+
+    @property
+    def anonymous(self) -> bool:
+        return self._tokens[0].value is None
+
+    @property
+    def remaining(self) -> int | None:
+        """The quota left over all tokens, as last reported (None before the first answer)."""
+        known = [t.remaining for t in self._tokens if t.remaining is not None]
+        return sum(known) if known else None
+
+    def url(self, path: str) -> str:
+        return f"{self.api_url}/{path.lstrip('/')}"
+
+    def close(self) -> None:
+        self._session.close()
+
+    # --- tokens and the primary rate limit ----------------------------------------------------
+
+    def _pick_token(self) -> _Token:
+        """The token with the most quota left; sleeps until a reset when all are spent."""
+        while True:
+            now = time.time()
+            usable = [t for t in self._tokens if not t.spent(now)]
+            if usable:
+                return max(usable, key=lambda t: t.remaining if t.remaining is not None else 1e9)
+            self._wait_for_reset(min(t.reset_at for t in self._tokens), now)
+
+    def _wait_for_reset(self, reset_at: float, now: float) -> None:
+        wait = max(reset_at - now, 0) + 1
+        if self.policy.max_rate_wait is not None and wait > self.policy.max_rate_wait:
+            raise RateLimited(
+                f"GitHub's rate limit is spent until {_clock(reset_at)}; "
+                f"{RESUME_HINT} after that, or add another --token",
+                seconds_to_reset=wait,
+            )
+        log.warning(
+            "rate limit spent (%s); resuming at %s (in %.0f s)",
+            ", ".join(t.label for t in self._tokens),
+            _clock(now + wait),
+            wait,
+        )
+        self._sleep(wait)
+
+    def _note_quota(self, token: _Token, response: requests.Response) -> None:
+        headers = response.headers
+        if "X-RateLimit-Remaining" not in headers:
+            return
+        try:
+            token.remaining = int(headers["X-RateLimit-Remaining"])
+            token.limit = int(headers.get("X-RateLimit-Limit", token.limit or 0))
+            token.reset_at = float(headers.get("X-RateLimit-Reset", token.reset_at))
+        except ValueError:
+            log.debug("unreadable rate-limit headers from %s", response.url)
+
+    # --- requests -----------------------------------------------------------------------------
+
+    def get(self, url: str, etag: str | None = None) -> requests.Response:
+        """A 200 or 304 response for `url` (absolute, or a path under the API URL)."""
+        if "://" not in url:
+            url = self.url(url)
+        throttled = 0
+        while True:
+            token = self._pick_token()
+            response = self._send(url, token, etag)
+            if response.status_code in (200, 304):
+                self.counters.not_modified += response.status_code == 304
+                return response
+            throttled = self._handle_refusal(response, token, throttled)
+
+    def _send(self, url: str, token: _Token, etag: str | None) -> requests.Response:
+        headers = {}
+        if token.value:
+            headers["Authorization"] = f"Bearer {token.value}"
+        if etag:
+            headers["If-None-Match"] = etag
+        try:
+            response = self._session.get(url, headers=headers, timeout=self.policy.timeout)
+        except requests.ConnectionError as error:
+            self.counters.requests += self.policy.retries + 1
+            raise ApiUnreachable(
+                f"cannot reach {self.api_url} ({_reason(error)}) after "
+                f"{self.policy.retries} retries; check --api-url and the network; {RESUME_HINT}"
+            ) from None
+        except requests.Timeout:
+            raise RetriesExhausted(
+                f"{self.api_url} did not answer within {self.policy.timeout:.0f} s; {RESUME_HINT}"
+            ) from None
+        retries = response.raw.retries if response.raw is not None else None
+        self.counters.requests += 1 + (len(retries.history) if retries is not None else 0)
+        self._note_quota(token, response)
+        return response
+
+    def _handle_refusal(self, response: requests.Response, token: _Token, throttled: int) -> int:
+        """Raise the typed error for a refused request, or wait; returns the throttle count."""
+        status = response.status_code
+        if status == 401:
+            raise BadCredentials(
+                f"GitHub rejected {token.label} (401 Bad credentials); "
+                "check GITHUB_TOKEN or --token (a classic or fine-grained token with public read)"
+            )
+        if status == 404:
+            raise RepositoryNotFound(f"not found: {_path(response.url)} (404)")
+        if status == 422:
+            raise DeepPageRefused(f"page refused (422): {_path(response.url)}")
+        if status in (403, 429) and _is_rate_limit(response, token):
+            if token.spent(time.time()):
+                return throttled  # primary limit: the next _pick_token rotates or sleeps
+            if throttled >= self.policy.retries:
+                raise RetriesExhausted(
+                    f"still rate-limited after {throttled} waits on {_path(response.url)}; "
+                    f"{RESUME_HINT} later"
+                )
+            self._sleep(self._secondary_wait(response, throttled))
+            return throttled + 1
+        if status >= 500:
+            raise RetriesExhausted(
+                f"{self.api_url} kept failing (HTTP {status} on {_path(response.url)}) after "
+                f"{self.policy.retries} retries; {RESUME_HINT}"
+            )
+        raise CrawlError(f"unexpected HTTP {status} on {_path(response.url)}: {_message(response)}")
+
+    def _secondary_wait(self, response: requests.Response, throttled: int) -> float:
+        retry_after = response.headers.get("Retry-After")
+        if retry_after and retry_after.isdigit():
+            wait = float(retry_after)
+        else:
+            wait = min(self.policy.secondary_wait * 2**throttled, self.policy.backoff_max)
+        log.warning(
+            "secondary rate limit (HTTP %s); waiting %.0f s, resuming at %s",
+            response.status_code,
+            wait,
+            _clock(time.time() + wait),
+        )
+        return wait
+
+
+def _is_rate_limit(response: requests.Response, token: _Token) -> bool:
+    if response.status_code == 429 or "Retry-After" in response.headers:
+        return True
+    if response.headers.get("X-RateLimit-Remaining") == "0":
+        return True
+    return "rate limit" in _message(response).lower()
+
+
+def _message(response: requests.Response) -> str:
+    try:
+        return str(response.json().get("message", ""))
+    except (ValueError, AttributeError):
+        return response.text[:200]
+
+
+def _path(url: str) -> str:
+    """The URL without scheme and host, for messages (never carries a token: tokens are headers)."""
+    return "/" + url.split("://", 1)[-1].split("/", 1)[-1] if "://" in url else url
+
+
+def _reason(error: Exception) -> str:
+    text = str(error)
+    for marker in ("Connection refused", "Name or service not known", "timed out", "reset"):
+        if marker.lower() in text.lower():
+            return marker.lower()
+    return "connection failed"

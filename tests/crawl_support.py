@@ -1,0 +1,138 @@
+"""Helpers shared by the crawler and stand-in tests (no copy-pasted mock blocks)."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import shutil
+from pathlib import Path
+
+from sqlalchemy import select
+
+from db import schema
+from db.engine import open_database
+from miner.crawl import CrawlOptions, RepositorySpec, crawl_all
+from miner.transport import GitHubClient, RetryPolicy
+
+# Waits shrunk so that rate-limit and retry tests take milliseconds, not minutes.
+FAST = RetryPolicy(retries=3, backoff=0.01, backoff_max=0.5, secondary_wait=0.05, timeout=10)
+
+# Columns that may differ between two crawls of the same data: when a row was fetched and the
+# exact page URL it came from (a resumed crawl reaches an item through another page), and the
+# crawl_state bookkeeping of a run (timing and counts, which include re-fetched pages).
+VOLATILE = {
+    "repositories": {"fetched_at"},
+    "issues": {"fetched_at", "source_url"},
+    "comments": {"fetched_at", "source_url"},
+    "issue_events": {"fetched_at", "source_url"},
+    "crawl_state": {"started_at", "finished_at", "items", "requests"},
+}
+CRAWLED_TABLES = (
+    "repositories",
+    "repository_aliases",
+    "users",
+    "issues",
+    "comments",
+    "labels",
+    "issue_labels",
+    "issue_events",
+    "crawl_state",
+)
+
+
+def copy_slice(corpus: Path, folders: list[str], target: Path) -> Path:
+    """A corpus directory holding only the named folders (linked, not copied into the repo)."""
+    target.mkdir(parents=True, exist_ok=True)
+    for folder in folders:
+        shutil.copytree(corpus / folder, target / folder)
+    return target
+
+
+def write_folder(root: Path, folder: str, issues: list[dict], comments: list[dict]) -> Path:
+    path = root / folder
+    path.mkdir(parents=True, exist_ok=True)
+    for stem, objects in (("issues", issues), ("comments", comments)):
+        with gzip.open(path / f"{stem}.jsonl.gz", "wt", encoding="utf-8") as handle:
+            for obj in objects:
+                handle.write(json.dumps(obj, ensure_ascii=False) + "\n")
+    return root
+
+
+def issue(number: int, updated: str, **fields) -> dict:
+    """A hand-written API-shaped issue."""
+    base = f"https://api.github.com/repos/octo/edge/issues/{number}"
+    obj = {
+        "url": base,
+        "id": 9_000 + number,
+        "number": number,
+        "title": f"issue {number}",
+        "user": {"login": f"user{number}", "id": 500 + number, "type": "User"},
+        "labels": [],
+        "state": "open",
+        "locked": False,
+        "comments": 0,
+        "created_at": "2020-01-01T00:00:00Z",
+        "updated_at": updated,
+        "closed_at": None,
+        "author_association": "NONE",
+        "body": f"body {number}",
+    }
+    obj.update(fields)
+    return obj
+
+
+def comment(cid: int, number: int, updated: str, **fields) -> dict:
+    obj = {
+        "url": f"https://api.github.com/repos/octo/edge/issues/comments/{cid}",
+        "issue_url": f"https://api.github.com/repos/octo/edge/issues/{number}",
+        "id": cid,
+        "user": None,
+        "created_at": "2020-01-02T00:00:00Z",
+        "updated_at": updated,
+        "author_association": "NONE",
+        "body": f"comment {cid}",
+    }
+    obj.update(fields)
+    return obj
+
+
+def crawl(
+    db_url: str,
+    api_url: str,
+    names: list[str],
+    tokens: tuple[str, ...] = ("t0",),
+    sleep=None,
+    policy: RetryPolicy = FAST,
+    **options,
+):
+    """Crawl through the Python API; returns (reports, client)."""
+    engine = open_database(db_url, create=True)
+    kwargs = {"sleep": sleep} if sleep is not None else {}
+    client = GitHubClient(api_url, tokens, policy, **kwargs)
+    try:
+        specs = [RepositorySpec(n) for n in names]
+        options.setdefault("per_page", 100)
+        return crawl_all(engine, client, specs, CrawlOptions(**options)), client
+    finally:
+        client.close()
+        engine.dispose()
+
+
+def dump(db_url: str) -> dict[str, list[tuple]]:
+    """Every row of every crawled table, minus the columns allowed to differ, sorted."""
+    engine = open_database(db_url)
+    tables = {}
+    try:
+        with engine.connect() as connection:
+            for name in CRAWLED_TABLES:
+                table = schema.metadata.tables[name]
+                columns = [c for c in table.c if c.name not in VOLATILE.get(name, set())]
+                rows = connection.execute(select(*columns)).all()
+                tables[name] = sorted((tuple(r) for r in rows), key=repr)
+    finally:
+        engine.dispose()
+    return tables
+
+
+def count(db_url: str, table: str) -> int:
+    return len(dump(db_url)[table])
