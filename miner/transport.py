@@ -95,8 +95,14 @@ class Counters:
     not_modified: int = 0
 
 
+class _Retry(Retry):
+    """urllib3's retry, minus 429: rate limits go through GitHubClient's handler (one place)."""
+
+    RETRY_AFTER_STATUS_CODES = frozenset({503})
+
+
 def _session(policy: RetryPolicy) -> requests.Session:
-    retry = Retry(
+    retry = _Retry(
         total=policy.retries,
         connect=policy.retries,
         read=policy.retries,
