@@ -141,11 +141,12 @@ class Sleeps(list):
 def test_exhausted_primary_limit_sleeps_until_reset_and_says_when(sqlite_url, corpus, caplog):
     caplog.set_level(logging.INFO)
     sleeps = Sleeps(real=True)
-    # 1 + 2 + 7 + 2 requests: the budget of 8 runs out once, in the comments
-    with FakeGitHub(corpus, repositories=[KERAS], budget=8, reset_seconds=0.5) as api:
+    with FakeGitHub(corpus, repositories=[KERAS]) as api:
+        # the budget runs out at the third comments page and resets half a second later
+        api.inject("primary", match="/comments", skip=2, reset_in=0.5)
         crawl(sqlite_url, api.url, [KERAS], per_page=50, sleep=sleeps)
     assert count(sqlite_url, "comments") == 332
-    assert len(sleeps) == 1 and 0 < sleeps[0] <= 2
+    assert len(sleeps) == 1 and 0 < sleeps[0] <= 3  # reset is whole seconds, +1 margin
     assert "rate limit spent" in caplog.text and "resuming at" in caplog.text
 
 
