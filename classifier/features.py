@@ -1,0 +1,161 @@
+"""Column selectors and weak-supervision features over the documents frame.
+
+Weak supervision comes from two kinds of labeling functions: the taxonomy's indicative keywords
+and the repositories' own labels (`type:build/install`, `module: memory usage`, ...). They enter
+the model as features, so the model learns how far to trust them, and they also make up the
+keyword-rules baseline that the evaluation reports beside the model.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted
+
+from taxonomy import Taxonomy, default_taxonomy
+
+# Repository label patterns (lowercased, URL-decoded) that point at one category.
+LABEL_RULES: dict[str, str] = {
+    r"build|install|compil|bazel|cmake": "COMPL",
+    r"dependency bug|version mismatch|compat": "API",
+    r"config": "CONFIG",
+    r"rpc|grpc|serving|network": "CONN",
+    r"race|thread.?safe": "RACE",
+    r"crash|segfault|abort": "EXEC",
+    r"windows|macos|arm|rocm|tpus?\b|mkl|mobile|micro": "HA",
+    r"memory usage|memory|oom": "MA",
+    r"dataloader|comp:data|serializ|io\b": "IO",
+    r"leak": "MLEAK",
+    r"lite|onnx|tensorrt|converter|export|quantiz|jit|coreml": "CONV",
+    r"deadlock|thread|multiprocess": "MT",
+    r"regression": "PR",
+    r"dist-strat|distributed|nccl|horovod|multi-?gpu": "SYNC",
+    r"performance|perf\b": "RU",
+    r"docs|documentation|feature|question|support": "NSR",
+}
+_LABEL_PATTERNS = [(re.compile(pattern), code) for pattern, code in LABEL_RULES.items()]
+# Keyword matching reads this much of an issue: enough for title, description and first log.
+KEYWORD_CHARS = 6000
+
+
+def taxonomy_keywords(taxonomy: Taxonomy | None = None) -> dict[str, list[str]]:
+    """Indicative keywords of every system category (plain data, so models serialize safely)."""
+    taxonomy = taxonomy or default_taxonomy()
+    return {code: list(taxonomy[code].keywords) for code in taxonomy.system_codes}
+
+
+def issue_text(documents: pd.DataFrame) -> list[str]:
+    """Title, body and first comments of each issue, as one raw text."""
+    return [
+        f"{title}\n\n{body or ''}\n\n{comments or ''}"
+        for title, body, comments in zip(
+            documents["title"], documents["body"], _column(documents, "comments"), strict=True
+        )
+    ]
+
+
+def _column(documents: pd.DataFrame, name: str) -> pd.Series:
+    if name in documents:
+        return documents[name].fillna("")
+    return pd.Series([""] * len(documents), index=documents.index)
+
+
+def label_names(value) -> list[str]:
+    """A documents frame's `labels` cell (tuple, list or separator-joined string) as names."""
+    if value is None or (isinstance(value, float) and value != value):
+        return []
+    if isinstance(value, str):
+        return [part for part in re.split(r"[\x1f|;]", value) if part]
+    return [str(part) for part in value]
+
+
+def label_tokens(documents: pd.DataFrame) -> list[str]:
+    """Each issue's repository labels as space-separated tokens, e.g. 'label=comp:lite'."""
+    return [
+        " ".join("label=" + re.sub(r"\s+", "_", name.lower()) for name in label_names(value))
+        for value in _column(documents, "labels")
+    ]
+
+
+def label_rule_codes(names: list[str]) -> set[str]:
+    """Categories that an issue's repository labels point at, by LABEL_RULES."""
+    codes = set()
+    for name in names:
+        text = name.lower().replace("%2f", "/")
+        codes.update(code for pattern, code in _LABEL_PATTERNS if pattern.search(text))
+    return codes
+
+
+class DocumentColumns(TransformerMixin, BaseEstimator):
+    """Select one text view of the documents: 'text' (title+body+comments), 'title', 'labels'."""
+
+    def __init__(self, view: str = "text"):
+        self.view = view
+
+    def fit(self, X, y=None):
+        self._check(X)
+        self.view_ = self.view
+        return self
+
+    def transform(self, X) -> list[str]:
+        check_is_fitted(self, "view_")
+        self._check(X)
+        if self.view == "text":
+            return issue_text(X)
+        if self.view == "title":
+            return [str(title) for title in X["title"].fillna("")]
+        return label_tokens(X)
+
+    def _check(self, X) -> None:
+        if self.view not in ("text", "title", "labels"):
+            raise ValueError(f"view must be 'text', 'title' or 'labels', not {self.view!r}")
+        if not isinstance(X, pd.DataFrame) or "title" not in X:
+            raise ValueError("expected a documents DataFrame (see classifier.documents)")
+
+
+class WeakSignals(TransformerMixin, BaseEstimator):
+    """Keyword and repository-label hits per taxonomy category, as a sparse count matrix.
+
+    Columns: for each system category, log1p of its keyword hits in the text, keyword hits in the
+    title, and whether a repository label points at it (see LABEL_RULES).
+    """
+
+    def __init__(self, keywords: dict[str, list[str]] | None = None):
+        self.keywords = keywords
+
+    def fit(self, X, y=None):
+        keywords = self.keywords if self.keywords is not None else taxonomy_keywords()
+        self.codes_ = list(keywords)
+        self.keywords_ = {code: [word.lower() for word in keywords[code]] for code in self.codes_}
+        return self
+
+    def transform(self, X) -> sp.csr_matrix:
+        check_is_fitted(self, "codes_")
+        texts = [text[:KEYWORD_CHARS].lower() for text in issue_text(X)]
+        titles = [str(title).lower() for title in X["title"].fillna("")]
+        labels = [label_rule_codes(label_names(v)) for v in _column(X, "labels")]
+        n = len(self.codes_)
+        matrix = np.zeros((len(texts), 3 * n), dtype=np.float64)
+        for j, code in enumerate(self.codes_):
+            words = self.keywords_[code]
+            matrix[:, j] = [sum(text.count(word) for word in words) for text in texts]
+            matrix[:, n + j] = [sum(word in title for word in words) for title in titles]
+            matrix[:, 2 * n + j] = [code in hits for hits in labels]
+        return sp.csr_matrix(np.log1p(matrix))
+
+    def get_feature_names_out(self, input_features=None) -> np.ndarray:
+        check_is_fitted(self, "codes_")
+        return np.array(
+            [f"{kind}:{code}" for kind in ("keywords", "title", "label") for code in self.codes_],
+            dtype=object,
+        )
+
+    def rule_votes(self, X) -> np.ndarray:
+        """Per category, keyword hits in the text plus double weight for title and label hits."""
+        matrix = np.expm1(self.transform(X).toarray())
+        n = len(self.codes_)
+        return matrix[:, :n] + 2 * matrix[:, n : 2 * n] + 2 * matrix[:, 2 * n :]

@@ -1,0 +1,127 @@
+"""Training labels: read a labels CSV or the annotations table, and resolve one label per issue.
+
+The final label of an issue is its adjudication when there is one, else the label most of its
+annotators chose, else (a tie) the first label given. Skipped and unsure annotations do not count.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pandas as pd
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+
+from db.schema import annotations, issues, repositories
+from taxonomy import Taxonomy, UnknownCategoryError, default_taxonomy
+
+REQUIRED_COLUMNS = ("repository", "number", "category")
+OPTIONAL_COLUMNS = ("annotator", "kind", "note")
+KINDS = ("label", "adjudication")
+LABEL_COLUMNS = ["repository", "number", "category", "annotator", "kind", "note", "line"]
+
+
+class LabelsFileError(ValueError):
+    """A labels file cannot be used; the message names the file and line."""
+
+
+def _row(raw: dict, line: int, path: Path, taxonomy: Taxonomy) -> dict:
+    where = f"{path}, line {line}"
+    repository = (raw.get("repository") or "").strip()
+    if "/" not in repository:
+        raise LabelsFileError(f"{where}: repository {repository!r} is not OWNER/NAME")
+    try:
+        number = int((raw.get("number") or "").strip())
+    except ValueError:
+        raise LabelsFileError(
+            f"{where}: issue number {raw.get('number')!r} is not an integer"
+        ) from None
+    try:
+        category = taxonomy.normalize(raw.get("category") or "")
+    except UnknownCategoryError as error:
+        raise LabelsFileError(f"{where}: {error}") from None
+    kind = (raw.get("kind") or "label").strip().lower()
+    if kind not in KINDS:
+        raise LabelsFileError(f"{where}: kind {kind!r} is not one of {', '.join(KINDS)}")
+    return {
+        "repository": repository,
+        "number": number,
+        "category": category,
+        "annotator": (raw.get("annotator") or "").strip() or "unknown",
+        "kind": kind,
+        "note": (raw.get("note") or "").strip(),
+        "line": line,
+    }
+
+
+def read_labels_csv(path: str | Path, taxonomy: Taxonomy | None = None) -> pd.DataFrame:
+    """Every row of a labels CSV, validated against the taxonomy (codes normalized).
+
+    Columns: repository, number, category, annotator, kind ('label' or 'adjudication'), note,
+    line (the CSV line number, header = line 1). Raises LabelsFileError naming the line of the
+    first bad row.
+    """
+    path = Path(path)
+    taxonomy = taxonomy or default_taxonomy()
+    try:
+        with path.open(newline="", encoding="utf-8") as handle:
+            reader = csv.DictReader(handle)
+            missing = [c for c in REQUIRED_COLUMNS if c not in (reader.fieldnames or ())]
+            if missing:
+                raise LabelsFileError(f"{path}: missing column(s) {', '.join(missing)}")
+            # DictReader's line_num counts physical lines, so quoted newlines stay honest.
+            rows = [_row(raw, reader.line_num, path, taxonomy) for raw in reader]
+    except OSError as error:
+        raise LabelsFileError(f"cannot read labels file {path}: {error.strerror}") from None
+    return pd.DataFrame(rows, columns=LABEL_COLUMNS)
+
+
+def final_labels(rows: pd.DataFrame) -> pd.DataFrame:
+    """One label per (repository, number): adjudication, else majority, else first label."""
+    if rows.empty:
+        return pd.DataFrame(columns=["repository", "number", "category"])
+    rows = rows.assign(order=range(len(rows)), key=rows["repository"].str.lower())
+    chosen = []
+    for (_, number), group in rows.groupby(["key", "number"], sort=False):
+        adjudicated = group[group["kind"] == "adjudication"]
+        if len(adjudicated):
+            category = adjudicated.iloc[-1]["category"]
+        else:
+            counts = group["category"].value_counts()
+            tied = counts.index[counts == counts.max()]
+            category = (
+                tied[0] if len(tied) == 1 else group[group["category"].isin(tied)].iloc[0].category
+            )
+        chosen.append(
+            {"repository": group.iloc[0]["repository"], "number": number, "category": category}
+        )
+    return pd.DataFrame(chosen)
+
+
+def annotation_rows(engine: Engine, taxonomy: Taxonomy | None = None) -> pd.DataFrame:
+    """Labeled annotations in the database (not skipped or unsure) as label rows."""
+    taxonomy = taxonomy or default_taxonomy()
+    query = (
+        select(
+            repositories.c.full_name.label("repository"),
+            issues.c.number,
+            annotations.c.category,
+            annotations.c.annotator,
+            annotations.c.kind,
+            annotations.c.note,
+        )
+        .join(issues, issues.c.id == annotations.c.issue_id)
+        .join(repositories, repositories.c.id == issues.c.repository_id)
+        .where(annotations.c.status == "labeled", annotations.c.category.is_not(None))
+        .order_by(annotations.c.created_at, annotations.c.id)
+    )
+    with engine.connect() as connection:
+        frame = pd.DataFrame(
+            [{str(k): v for k, v in row._mapping.items()} for row in connection.execute(query)]
+        )
+    if frame.empty:
+        return pd.DataFrame(columns=LABEL_COLUMNS)
+    frame["category"] = [taxonomy.normalize(code) for code in frame["category"]]
+    frame["line"] = None
+    return frame[LABEL_COLUMNS]

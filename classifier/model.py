@@ -1,0 +1,356 @@
+"""Classifier pipelines, the rules baseline, and the model object that train and classify share.
+
+`build_pipeline()` returns an unfitted scikit-learn Pipeline from a documents frame (see
+classifier.documents) to taxonomy codes. `load_model()` returns an `IssueClassifier`: the fitted
+pipeline with its version, abstention threshold and card.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import FeatureUnion, Pipeline
+from sklearn.svm import LinearSVC
+from sklearn.utils.multiclass import unique_labels
+from sklearn.utils.validation import check_is_fitted
+
+from classifier.features import DocumentColumns, WeakSignals, taxonomy_keywords
+from classifier.text import TextNormalizer
+from taxonomy import Taxonomy, default_taxonomy
+
+STRUCTURES = ("joint", "gated")
+LEARNERS = ("logreg", "svm")
+
+
+class CalibratedLinear(ClassifierMixin, BaseEstimator):
+    """A class-weighted linear model with sigmoid-calibrated probabilities.
+
+    Calibration needs `cv` folds with every class in each: with rarer classes the folds shrink to
+    the smallest class count, and a class with one member makes it fall back to uncalibrated
+    logistic regression (whatever the learner, since an SVM gives no probabilities).
+    """
+
+    def __init__(self, learner: str = "logreg", C: float = 1.0, cv: int = 3, calibrate=True):
+        self.learner = learner
+        self.C = C
+        self.cv = cv
+        self.calibrate = calibrate
+
+    def _base(self):
+        if self.learner == "svm":
+            return LinearSVC(C=self.C, class_weight="balanced")
+        if self.learner == "logreg":
+            return LogisticRegression(C=self.C, class_weight="balanced", max_iter=3000)
+        raise ValueError(f"learner must be one of {LEARNERS}, not {self.learner!r}")
+
+    def fit(self, X, y):
+        y = np.asarray(y)
+        self.classes_ = unique_labels(y)
+        folds = min(self.cv, int(pd.Series(y).value_counts().min()))
+        if len(self.classes_) == 1:
+            self.estimator_ = _Constant()
+        elif self.calibrate and folds >= 2:
+            self.estimator_ = CalibratedClassifierCV(self._base(), method="sigmoid", cv=folds)
+        else:
+            self.estimator_ = LogisticRegression(C=self.C, class_weight="balanced", max_iter=3000)
+        self.estimator_.fit(X, y)
+        return self
+
+    def predict_proba(self, X) -> np.ndarray:
+        check_is_fitted(self, "estimator_")
+        return self.estimator_.predict_proba(X)
+
+    def predict(self, X) -> np.ndarray:
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+
+class _Constant(ClassifierMixin, BaseEstimator):
+    """The one class seen in training, with probability 1 (tiny training sets only)."""
+
+    def fit(self, X, y):
+        self.classes_ = unique_labels(y)
+        return self
+
+    def predict_proba(self, X) -> np.ndarray:
+        return np.ones((X.shape[0], 1))
+
+
+class GatedClassifier(ClassifierMixin, BaseEstimator):
+    """A system-related gate, then a category model trained on system-related issues only.
+
+    P(NSR) = 1 - P(system); P(c) = P(system) * P(c | system) for every system category c.
+    """
+
+    def __init__(self, gate=None, categorizer=None, default_class: str = "NSR"):
+        self.gate = gate
+        self.categorizer = categorizer
+        self.default_class = default_class
+
+    def fit(self, X, y):
+        y = np.asarray(y)
+        self.classes_ = unique_labels(y)
+        system = y != self.default_class
+        self.gate_ = clone(self.gate or CalibratedLinear()).fit(X, system)
+        self.categorizer_ = clone(self.categorizer or CalibratedLinear()).fit(X[system], y[system])
+        return self
+
+    def predict_proba(self, X) -> np.ndarray:
+        check_is_fitted(self, "gate_")
+        gate_classes = list(self.gate_.classes_)
+        p_system = self.gate_.predict_proba(X)[:, gate_classes.index(True)]
+        probabilities = np.zeros((X.shape[0], len(self.classes_)))
+        columns = {code: i for i, code in enumerate(self.classes_)}
+        category = self.categorizer_.predict_proba(X)
+        for j, code in enumerate(self.categorizer_.classes_):
+            probabilities[:, columns[code]] = p_system * category[:, j]
+        if self.default_class in columns:
+            probabilities[:, columns[self.default_class]] = 1 - p_system
+        return probabilities
+
+    def predict(self, X) -> np.ndarray:
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+
+class KeywordRules(ClassifierMixin, BaseEstimator):
+    """Baseline: the category with the most keyword and repository-label votes, NSR without any.
+
+    Learns nothing from the labels but the class list; `min_votes` is the evidence needed to
+    leave NSR.
+    """
+
+    def __init__(
+        self,
+        keywords: dict[str, list[str]] | None = None,
+        default_class: str = "NSR",
+        min_votes: float = 1.0,
+    ):
+        self.keywords = keywords
+        self.default_class = default_class
+        self.min_votes = min_votes
+
+    def fit(self, X, y):
+        self.signals_ = WeakSignals(self.keywords).fit(X)
+        self.default_ = self.default_class
+        self.classes_ = np.array(sorted(set(unique_labels(y)) | {self.default_}))
+        return self
+
+    def predict(self, X) -> np.ndarray:
+        check_is_fitted(self, "signals_")
+        votes = self.signals_.rule_votes(X)
+        best = np.argmax(votes, axis=1)
+        codes = np.array(self.signals_.codes_)[best]
+        return np.where(votes.max(axis=1) >= self.min_votes, codes, self.default_)
+
+    def predict_proba(self, X) -> np.ndarray:
+        predicted = self.predict(X)
+        return (predicted[:, None] == self.classes_[None, :]).astype(float)
+
+
+def feature_union(taxonomy: Taxonomy | None = None, weak_signals: bool = True) -> FeatureUnion:
+    """Word n-grams of the normalized text, character n-grams of the title, repository label
+    tokens and (optionally) keyword/label hits per category."""
+    text = Pipeline(
+        [
+            ("select", DocumentColumns("text")),
+            ("normalize", TextNormalizer()),
+            (
+                "tfidf",
+                TfidfVectorizer(
+                    ngram_range=(1, 2),
+                    min_df=2,
+                    max_df=0.9,
+                    max_features=30000,
+                    sublinear_tf=True,
+                    token_pattern=r"(?u)\b\w[\w.]+\b",
+                ),
+            ),
+        ]
+    )
+    title = Pipeline(
+        [
+            ("select", DocumentColumns("title")),
+            (
+                "tfidf",
+                TfidfVectorizer(
+                    analyzer="char_wb",
+                    ngram_range=(3, 5),
+                    min_df=2,
+                    max_features=20000,
+                    sublinear_tf=True,
+                    lowercase=True,
+                ),
+            ),
+        ]
+    )
+    labels = Pipeline(
+        [
+            ("select", DocumentColumns("labels")),
+            ("count", CountVectorizer(binary=True, token_pattern=r"\S+", lowercase=False)),
+        ]
+    )
+    parts = [("text", text), ("title", title), ("labels", labels)]
+    if weak_signals:
+        parts.append(("weak", WeakSignals(taxonomy_keywords(taxonomy))))
+    return FeatureUnion(parts)
+
+
+def build_pipeline(
+    structure: str = "joint",
+    learner: str = "svm",
+    C: float = 0.5,
+    taxonomy: Taxonomy | None = None,
+    weak_signals: bool = True,
+) -> Pipeline:
+    """An unfitted Pipeline: documents frame -> features -> calibrated linear classifier.
+
+    structure "joint" predicts all categories at once; "gated" first decides system-related or
+    not, then the category (see GatedClassifier).
+    """
+    if structure not in STRUCTURES:
+        raise ValueError(f"structure must be one of {STRUCTURES}, not {structure!r}")
+    default_code = (taxonomy or default_taxonomy()).default_code
+    linear = CalibratedLinear(learner=learner, C=C)
+    classifier = (
+        linear
+        if structure == "joint"
+        else GatedClassifier(linear, clone(linear), default_class=default_code)
+    )
+    return Pipeline(
+        [("features", feature_union(taxonomy, weak_signals)), ("classifier", classifier)]
+    )
+
+
+def baseline_pipelines(taxonomy: Taxonomy | None = None) -> dict[str, object]:
+    """The trivial baselines the evaluation reports beside the model."""
+    from sklearn.dummy import DummyClassifier
+
+    return {
+        "majority class": DummyClassifier(strategy="most_frequent"),
+        "keyword rules": KeywordRules(
+            taxonomy_keywords(taxonomy), (taxonomy or default_taxonomy()).default_code
+        ),
+    }
+
+
+# --- the fitted model as train writes it and classify reads it -------------------------------
+
+MODELS_DIR = Path(__file__).with_name("models")
+DEFAULT_MODEL_DIR = MODELS_DIR / "default"
+ARTIFACT_NAME = "model.skops"
+CARD_JSON = "card.json"
+CARD_MARKDOWN = "card.md"
+# Types a model artifact may hold; skops refuses to load anything else.
+_TRUSTED_PREFIXES = ("classifier.", "sklearn.", "numpy", "scipy.", "builtins.", "collections.")
+
+
+class ModelError(Exception):
+    """A model artifact is missing, unreadable or holds types we do not trust."""
+
+
+@dataclass
+class IssueClassifier:
+    """A fitted pipeline with its version, abstention threshold and model card."""
+
+    pipeline: Pipeline
+    version: str
+    threshold: float
+    card: dict = field(default_factory=dict)
+
+    @property
+    def classes_(self) -> np.ndarray:
+        return np.asarray(self.pipeline.classes_)
+
+    @property
+    def taxonomy_version(self) -> str | None:
+        return self.card.get("taxonomy_version")
+
+    def predict_proba(self, documents: pd.DataFrame) -> np.ndarray:
+        """Probabilities of every class in `classes_` order, one row per document."""
+        if len(documents) == 0:
+            return np.zeros((0, len(self.classes_)))
+        return self.pipeline.predict_proba(documents)
+
+    def predict(self, documents: pd.DataFrame) -> pd.DataFrame:
+        """category (argmax), probability, abstained (below threshold), probabilities (dict)."""
+        probabilities = self.predict_proba(documents)
+        classes = [str(code) for code in self.classes_]
+        best = probabilities.argmax(axis=1) if len(probabilities) else np.zeros(0, dtype=int)
+        top = probabilities[np.arange(len(best)), best]
+        return pd.DataFrame(
+            {
+                "category": [classes[i] for i in best],
+                "probability": top.astype(float),
+                "abstained": top < self.threshold,
+                "probabilities": [
+                    {code: round(float(p), 6) for code, p in zip(classes, row, strict=True)}
+                    for row in probabilities
+                ],
+            },
+            index=documents.index,
+        )
+
+    def save(self, directory: str | Path) -> Path:
+        """Write model.skops, card.json and card.md into `directory`; returns the artifact path."""
+        import skops.io as sio
+
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        _drop_stop_words(self.pipeline)
+        artifact = directory / ARTIFACT_NAME
+        sio.dump(self.pipeline, artifact)
+        card = {**self.card, "version": self.version, "threshold": self.threshold}
+        (directory / CARD_JSON).write_text(json.dumps(card, indent=2, default=str) + "\n")
+        from classifier.card import card_markdown
+
+        (directory / CARD_MARKDOWN).write_text(card_markdown(card))
+        return artifact
+
+
+def _drop_stop_words(pipeline) -> None:
+    """Vectorizers keep every pruned term in stop_words_; it is only for introspection."""
+    for step in _walk(pipeline):
+        if isinstance(step, CountVectorizer) and hasattr(step, "stop_words_"):
+            del step.stop_words_
+
+
+def _walk(estimator):
+    yield estimator
+    children = getattr(estimator, "steps", None) or getattr(estimator, "transformer_list", None)
+    for _, child in children or ():
+        yield from _walk(child)
+
+
+def _artifact_path(path: str | Path | None) -> Path:
+    path = DEFAULT_MODEL_DIR if path is None else Path(path)
+    return path / ARTIFACT_NAME if path.is_dir() else path
+
+
+def load_model(path: str | Path | None = None) -> IssueClassifier:
+    """Load a model directory (or its model.skops); None loads the shipped default model."""
+    import skops.io as sio
+
+    artifact = _artifact_path(path)
+    card_path = artifact.with_name(CARD_JSON)
+    if not artifact.exists() or not card_path.exists():
+        raise ModelError(
+            f"no model at {artifact.parent} (needs {ARTIFACT_NAME} and {CARD_JSON}); "
+            "train one with: mlissues train --out DIR"
+        )
+    try:
+        untrusted = sio.get_untrusted_types(file=artifact)
+        refused = [name for name in untrusted if not name.startswith(_TRUSTED_PREFIXES)]
+        if refused:
+            raise ModelError(f"{artifact} holds types that are not trusted: {', '.join(refused)}")
+        pipeline = sio.load(artifact, trusted=untrusted)
+        card = json.loads(card_path.read_text())
+    except (OSError, ValueError, TypeError) as error:
+        raise ModelError(f"cannot read model {artifact}: {error}") from None
+    return IssueClassifier(pipeline, str(card["version"]), float(card["threshold"]), card)
