@@ -225,3 +225,13 @@ repository_aliases = Table(
     Column("alias", String(200), primary_key=True, comment="an old owner/name that redirects"),
     Column("repository_id", ForeignKey("repositories.id", ondelete="CASCADE"), nullable=False),
 )
+
+issue_participants = Table(
+    "issue_participants",
+    metadata,
+    Column("issue_id", ForeignKey("issues.id", ondelete="CASCADE"), primary_key=True),
+    Column("login", String(100), primary_key=True),
+    Column("source", String(80), primary_key=True, comment="data set the row comes from"),
+    Column("comments", Integer, nullable=False, comment="comments this login posted"),
+    Index(None, "login"),
+)

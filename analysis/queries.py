@@ -1,0 +1,279 @@
+"""Everything the figures, tables and the export read from the database, as pandas frames.
+
+The one place where SQL meets the analysis: every other module of `analysis` works on the
+frames built here. An issue's category is resolved in this order (`resolve_categories`):
+
+1. the latest adjudication by a human (annotations.kind = 'adjudication');
+2. the human label when every annotator who labeled it agrees (or there is a single one);
+3. the latest classifier prediction that did not abstain and whose probability reaches the
+   threshold;
+4. otherwise no category: the issue counts in figures that need none and is excluded from the
+   others.
+
+`category_source` says which: 'human', 'classifier' or 'none'. Pull requests are excluded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import func, select
+from sqlalchemy.engine import Engine
+
+from db import schema
+
+DEFAULT_THRESHOLD = 0.5
+SOURCES = ("human", "classifier", "none")
+MEMBER_ASSOCIATIONS = frozenset({"OWNER", "MEMBER", "COLLABORATOR"})
+SECONDS_PER_DAY = 86_400.0
+
+
+@dataclass(frozen=True)
+class StudyData:
+    """The study's issues with their categories, and the people around them.
+
+    issues: one row per issue (see `ISSUE_COLUMNS`); people: one row per (issue, login, role)
+    with role 'author', 'closer' or 'commenter' and the number of comments.
+    """
+
+    issues: pd.DataFrame
+    people: pd.DataFrame
+    threshold: float = DEFAULT_THRESHOLD
+    labels: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    @property
+    def categorized(self) -> pd.DataFrame:
+        return self.issues[self.issues["category_source"] != "none"]
+
+    def source_counts(self) -> dict[str, int]:
+        """How many issues took their category from each source (every source, zeros too)."""
+        counts = self.issues["category_source"].value_counts()
+        return {source: int(counts.get(source, 0)) for source in SOURCES}
+
+    def source_note(self) -> str:
+        """The line every figure and table carries: where its categories came from."""
+        counts = self.source_counts()
+        return (
+            f"categories: {counts['human']} human, {counts['classifier']} classifier "
+            f"(p ≥ {self.threshold:g}), {counts['none']} without category"
+        )
+
+
+# --- reading tables -------------------------------------------------------------------------
+
+
+def _frame(engine: Engine, statement) -> pd.DataFrame:
+    with engine.connect() as connection:
+        result = connection.execute(statement)
+        return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+
+
+def read_issues(engine: Engine) -> pd.DataFrame:
+    """Issues (no pull requests) with repository, group and closer login."""
+    i, r, u = schema.issues, schema.repositories, schema.users
+    statement = (
+        select(
+            i.c.id.label("issue_id"),
+            r.c.full_name.label("repository"),
+            func.coalesce(r.c.group_name, r.c.full_name).label("group"),
+            i.c.number,
+            i.c.title,
+            i.c.state,
+            i.c.user_login.label("author"),
+            i.c.author_association,
+            u.c.login.label("closed_by"),
+            i.c.comments_count,
+            i.c.created_at,
+            i.c.updated_at,
+            i.c.closed_at,
+        )
+        .join(r, r.c.id == i.c.repository_id)
+        .outerjoin(u, u.c.id == i.c.closed_by_id)
+        .where(i.c.is_pull_request.is_(False))
+        .order_by(i.c.id)
+    )
+    frame = _frame(engine, statement)
+    for column in ("created_at", "updated_at", "closed_at"):
+        frame[column] = pd.to_datetime(frame[column])
+    return frame
+
+
+def read_annotations(engine: Engine) -> pd.DataFrame:
+    a = schema.annotations
+    return _frame(
+        engine,
+        select(
+            a.c.issue_id, a.c.annotator, a.c.category, a.c.status, a.c.kind, a.c.created_at
+        ).order_by(a.c.issue_id, a.c.kind, a.c.annotator),
+    )
+
+
+def read_predictions(engine: Engine) -> pd.DataFrame:
+    p = schema.predictions
+    return _frame(
+        engine,
+        select(
+            p.c.issue_id,
+            p.c.model_version,
+            p.c.category,
+            p.c.probability,
+            p.c.abstained,
+            p.c.created_at,
+        ).order_by(p.c.issue_id, p.c.created_at, p.c.model_version),
+    )
+
+
+def read_labels(engine: Engine) -> pd.DataFrame:
+    """GitHub label names per issue."""
+    il, lab = schema.issue_labels, schema.labels
+    return _frame(
+        engine,
+        select(il.c.issue_id, lab.c.name.label("label"))
+        .join(lab, lab.c.id == il.c.label_id)
+        .order_by(il.c.issue_id, lab.c.name),
+    )
+
+
+def _read_commenters(engine: Engine) -> pd.DataFrame:
+    """(issue_id, login, comments) from stored comments and from study participant lists."""
+    i, c, p = schema.issues, schema.comments, schema.issue_participants
+    stored = _frame(
+        engine,
+        select(i.c.id.label("issue_id"), c.c.user_login.label("login"), func.count().label("n"))
+        .join(c, (c.c.repository_id == i.c.repository_id) & (c.c.issue_number == i.c.number))
+        .where(c.c.user_login.is_not(None))
+        .group_by(i.c.id, c.c.user_login),
+    )
+    listed = _frame(engine, select(p.c.issue_id, p.c.login, p.c.comments.label("n")))
+    both = pd.concat([stored, listed], ignore_index=True)
+    # A thread known both ways counts each login's comments once: the larger count wins.
+    return both.groupby(["issue_id", "login"], as_index=False)["n"].max()
+
+
+def _read_event_closers(engine: Engine) -> pd.DataFrame:
+    """The actor of each issue's last 'closed' event."""
+    i, e = schema.issues, schema.issue_events
+    frame = _frame(
+        engine,
+        select(i.c.id.label("issue_id"), e.c.actor_login.label("login"), e.c.created_at)
+        .join(e, (e.c.repository_id == i.c.repository_id) & (e.c.issue_number == i.c.number))
+        .where(e.c.event == "closed", e.c.actor_login.is_not(None))
+        .order_by(i.c.id, e.c.created_at),
+    )
+    return frame.drop_duplicates("issue_id", keep="last")[["issue_id", "login"]]
+
+
+# --- categories -----------------------------------------------------------------------------
+
+
+def human_categories(annotations: pd.DataFrame) -> pd.Series:
+    """Issue id -> category from adjudications, else from annotators who all agree."""
+    labeled = annotations[(annotations["status"] == "labeled") & annotations["category"].notna()]
+    adjudicated = (
+        labeled[labeled["kind"] == "adjudication"]
+        .sort_values(["issue_id", "created_at"])
+        .drop_duplicates("issue_id", keep="last")
+        .set_index("issue_id")["category"]
+    )
+    votes = labeled[labeled["kind"] == "label"].groupby("issue_id")["category"]
+    agreed = votes.first()[votes.nunique() == 1]
+    return pd.concat([adjudicated, agreed[~agreed.index.isin(adjudicated.index)]])
+
+
+def classifier_categories(predictions: pd.DataFrame, threshold: float) -> pd.DataFrame:
+    """Issue id -> (category, probability, model) of the latest confident prediction."""
+    latest = predictions.sort_values(["issue_id", "created_at", "model_version"]).drop_duplicates(
+        "issue_id", keep="last"
+    )
+    confident = latest[~latest["abstained"].astype(bool) & (latest["probability"] >= threshold)]
+    return confident.set_index("issue_id")[["category", "probability", "model_version"]]
+
+
+def resolve_categories(
+    issues: pd.DataFrame,
+    annotations: pd.DataFrame,
+    predictions: pd.DataFrame,
+    threshold: float = DEFAULT_THRESHOLD,
+) -> pd.DataFrame:
+    """Add category, category_source, confidence and model_version to the issues."""
+    human = human_categories(annotations)
+    machine = classifier_categories(predictions, threshold)
+    ids = issues["issue_id"]
+    from_human = ids.isin(human.index)
+    from_machine = ~from_human & ids.isin(machine.index)
+    out = issues.copy()
+    out["category"] = ids.map(human).where(from_human, ids.map(machine["category"]))
+    out["category_source"] = np.select([from_human, from_machine], ["human", "classifier"], "none")
+    out["confidence"] = ids.map(machine["probability"]).where(from_machine)
+    out["model_version"] = ids.map(machine["model_version"]).where(from_machine)
+    counts = annotations[annotations["status"] == "labeled"].groupby("issue_id")["annotator"]
+    out["annotators"] = ids.map(counts.nunique()).fillna(0).astype(int)
+    return out
+
+
+# --- derived columns ------------------------------------------------------------------------
+
+
+def observation_end(issues: pd.DataFrame) -> pd.Series:
+    """Per issue, the end of its repository's observation window: the latest time stored.
+
+    Taken from the data rather than the clock, so the same database gives the same figures.
+    """
+    latest = issues[["created_at", "updated_at", "closed_at"]].max(axis=1)
+    return latest.groupby(issues["repository"]).transform("max")
+
+
+def add_durations(issues: pd.DataFrame) -> pd.DataFrame:
+    """time_to_close_days (closed issues only), duration_days and closed (for survival)."""
+    out = issues.copy()
+    out["closed"] = out["state"].eq("closed") & out["closed_at"].notna()
+    end = out["closed_at"].where(out["closed"], observation_end(out))
+    out["duration_days"] = (end - out["created_at"]).dt.total_seconds() / SECONDS_PER_DAY
+    out["time_to_close_days"] = out["duration_days"].where(out["closed"])
+    out["month"] = out["created_at"].dt.to_period("M").astype(str)
+    out["member_author"] = out["author_association"].isin(MEMBER_ASSOCIATIONS)
+    return out
+
+
+def people_frame(issues: pd.DataFrame, commenters: pd.DataFrame, closers: pd.DataFrame):
+    """One row per (issue, login, role): authors, closers and commenters."""
+    authors = issues[["issue_id", "author"]].rename(columns={"author": "login"}).assign(n=1)
+    by_field = issues[["issue_id", "closed_by"]].rename(columns={"closed_by": "login"})
+    closer = pd.concat([by_field.dropna(), closers]).drop_duplicates("issue_id").assign(n=1)
+    frames = [
+        authors.dropna().assign(role="author"),
+        closer.assign(role="closer"),
+        commenters.assign(role="commenter"),
+    ]
+    people = pd.concat(frames, ignore_index=True)
+    people = people[people["issue_id"].isin(issues["issue_id"])]
+    return people.rename(columns={"n": "comments"}).sort_values(["role", "issue_id", "login"])
+
+
+def add_participants(issues: pd.DataFrame, people: pd.DataFrame) -> pd.DataFrame:
+    """participants = distinct logins among author and commenters; NaN when commenters are
+    unknown (the issue has comments but no comment author is stored)."""
+    commenters = people[people["role"] == "commenter"]
+    known = commenters.groupby("issue_id")["login"].nunique()
+    everyone = people[people["role"].isin(["author", "commenter"])]
+    distinct = everyone.groupby("issue_id")["login"].nunique()
+    out = issues.copy()
+    ids = out["issue_id"]
+    unknown = (out["comments_count"] > 0) & ~ids.isin(known.index)
+    out["participants"] = ids.map(distinct).fillna(0).where(~unknown)
+    return out
+
+
+def load_study(engine: Engine, threshold: float = DEFAULT_THRESHOLD) -> StudyData:
+    """Read and derive everything the figures need."""
+    issues = read_issues(engine)
+    issues = resolve_categories(
+        issues, read_annotations(engine), read_predictions(engine), threshold
+    )
+    issues = add_durations(issues)
+    people = people_frame(issues, _read_commenters(engine), _read_event_closers(engine))
+    issues = add_participants(issues, people)
+    labels = read_labels(engine)
+    return StudyData(issues, people, threshold, labels[labels["issue_id"].isin(issues["issue_id"])])

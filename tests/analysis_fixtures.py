@@ -1,0 +1,110 @@
+"""A small synthetic study database for the analysis tests and the notebook (no corpus text).
+
+Two repositories in two groups, issues with every category source (adjudicated, agreeing and
+disagreeing annotators, confident and abstaining predictions), open and closed issues, named
+commenters and closers.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy.engine import Engine
+
+from db import open_database, schema, upsert
+from miner.store import Provenance, ensure_repository, save_comments, save_issues
+
+START = datetime(2020, 1, 1)
+PROVENANCE = Provenance("http://127.0.0.1/test", "test", datetime(2026, 1, 1))
+REPOSITORIES = {"acme/mlframe": "ml", "acme/webframe": "traditional"}
+CATEGORIES = ("MLEAK", "COMPL", "EXEC", "NSR")
+PEOPLE = ("ada", "bob", "cy", "dee")
+
+
+def _user(login: str) -> dict:
+    return {"login": login, "id": 1000 + sum(map(ord, login)), "type": "User"}
+
+
+def issue(number: int, repo_index: int, title: str | None = None) -> dict:
+    """A GitHub-shaped issue; every 5th stays open, the others close after `number` days."""
+    created = START + timedelta(days=7 * number + repo_index)
+    closed = None if number % 5 == 0 else created + timedelta(days=number % 9 + 0.5)
+    stamp = lambda t: t.strftime("%Y-%m-%dT%H:%M:%SZ") if t else None  # noqa: E731
+    return {
+        "id": 10_000 * (repo_index + 1) + number,
+        "number": number,
+        "title": title or f"synthetic issue {number}",
+        "body": "synthetic",
+        "state": "closed" if closed else "open",
+        "user": _user(PEOPLE[number % 4]),
+        "closed_by": _user(PEOPLE[number % 2]) if closed else None,
+        "author_association": "MEMBER" if number % 3 == 0 else "NONE",
+        "labels": [{"id": 900 + repo_index, "name": "bug"}],
+        "comments": number % 4,
+        "created_at": stamp(created),
+        "updated_at": stamp(closed or created),
+        "closed_at": stamp(closed),
+    }
+
+
+def comments(issue_item: dict, repo: str) -> list[dict]:
+    created = issue_item["created_at"]
+    return [
+        {
+            "id": issue_item["id"] * 10 + k,
+            "issue_url": f"https://api.github.com/repos/{repo}/issues/{issue_item['number']}",
+            "user": _user(PEOPLE[(issue_item["number"] + k) % 4]),
+            "body": "synthetic comment",
+            "created_at": created,
+            "updated_at": created,
+        }
+        for k in range(issue_item["comments"])
+    ]
+
+
+def annotation(issue_id: int, annotator: str, category: str | None, **extra) -> dict:
+    row = {
+        "issue_id": issue_id,
+        "annotator": annotator,
+        "category": category,
+        "status": "labeled" if category else "skipped",
+        "kind": "label",
+        "created_at": START,
+    }
+    return row | extra
+
+
+def prediction(issue_id: int, category: str, probability: float, abstained: bool = False):
+    return {
+        "issue_id": issue_id,
+        "model_version": "test-1",
+        "category": category,
+        "probability": probability,
+        "abstained": abstained,
+        "created_at": START,
+    }
+
+
+def build_study_db(url: str, per_repo: int = 30, title: str | None = None) -> Engine:
+    """Fill a database at url; `title` replaces the title of the first issue."""
+    engine = open_database(url, create=True)
+    annotations, predictions = [], []
+    with engine.begin() as connection:
+        for index, (repo, group) in enumerate(REPOSITORIES.items()):
+            repo_id = ensure_repository(connection, repo, "http://127.0.0.1", group)
+            items = [issue(n, index, title if n == 1 else None) for n in range(1, per_repo + 1)]
+            pull_request = issue(per_repo + 1, index) | {"pull_request": {}}
+            save_issues(connection, repo_id, [*items, pull_request], PROVENANCE)
+            save_comments(
+                connection, repo_id, [c for i in items for c in comments(i, repo)], PROVENANCE
+            )
+            for item in items:
+                category = CATEGORIES[(item["number"] + index) % 4]
+                if item["number"] % 2:  # odd: humans
+                    annotations.append(annotation(item["id"], "ann1", category))
+                else:  # even: the classifier, half of it confident
+                    probability = 0.9 if item["number"] % 4 == 0 else 0.3
+                    predictions.append(prediction(item["id"], category, probability))
+        upsert(connection, schema.annotations, annotations, ["issue_id", "annotator", "kind"])
+        upsert(connection, schema.predictions, predictions, ["issue_id", "model_version"])
+    return engine

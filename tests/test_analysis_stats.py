@@ -1,0 +1,117 @@
+"""Each statistic against a case computed by hand and against the library it wraps."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from lifelines import KaplanMeierFitter
+from lifelines.statistics import logrank_test
+from scipy import stats as scipy_stats
+
+from analysis import stats
+
+
+def test_wilson_interval_of_3_in_10():
+    # Hand: centre (0.3 + z²/20) / (1 + z²/10), half-width z·sqrt(0.021 + z²/400) / (1 + z²/10).
+    table = stats.proportions(pd.Series({"a": 3, "b": 7}))
+    assert table.loc["a", "share"] == pytest.approx(0.3)
+    assert table.loc["a", "ci_low"] == pytest.approx(0.1078, abs=1e-4)
+    assert table.loc["a", "ci_high"] == pytest.approx(0.6032, abs=1e-4)
+
+
+def test_rates_are_per_row():
+    table = stats.rates(pd.Series([3, 0]), pd.Series([10, 4]))
+    assert list(table["share"]) == [0.3, 0.0]
+    assert table.loc[1, "ci_low"] == 0 and table.loc[1, "ci_high"] == pytest.approx(
+        0.4899, abs=1e-4
+    )
+
+
+def test_chi_square_and_cramers_v_by_hand():
+    # Expected 15 in every cell: chi² = 4 · 5²/15 = 6.667; V = sqrt(6.667 / 60) = 1/3.
+    result = stats.independence_test(pd.DataFrame([[10, 20], [20, 10]]))
+    assert result.statistic == pytest.approx(20 / 3)
+    assert result.effect == pytest.approx(1 / 3)
+    assert result.dof == 1 and result.n == 60
+    assert result.p_value == pytest.approx(scipy_stats.chi2.sf(20 / 3, 1))
+
+
+def test_chi_square_drops_empty_rows_and_refuses_one_category():
+    table = pd.DataFrame([[10, 20, 0], [20, 10, 0], [0, 0, 0]])
+    assert stats.independence_test(table).statistic == pytest.approx(20 / 3)
+    with pytest.raises(stats.NotEnoughDataError):
+        stats.independence_test(pd.DataFrame({"only": [3, 4]}))
+
+
+def test_kaplan_meier_by_hand_with_censoring():
+    # Events at 1, 3, 4; censored at 2. S(1)=3/4, S(3)=3/4·1/2=3/8, S(4)=0; median 3.
+    fitter = stats.kaplan_meier(pd.Series([1, 2, 3, 4]), pd.Series([1, 0, 1, 1]), "x")
+    survival = fitter.survival_function_["x"]
+    assert survival.loc[1] == pytest.approx(0.75)
+    assert survival.loc[3] == pytest.approx(0.375)
+    assert survival.loc[4] == pytest.approx(0.0)
+    assert stats.median_time(fitter) == 3
+    library = KaplanMeierFitter().fit([1, 2, 3, 4], [1, 0, 1, 1])
+    assert np.allclose(library.survival_function_.to_numpy().ravel(), survival.to_numpy())
+
+
+def test_logrank_by_hand_and_against_two_sample_test():
+    # Group a closes at 1 and 2, b at 3 and 4: O_a - E_a = 2 - 5/6, V = 1/4 + 2/9; chi² = 2.882.
+    durations = pd.Series([1, 2, 3, 4])
+    groups = pd.Series(["a", "a", "b", "b"])
+    result = stats.logrank(durations, groups, pd.Series([1, 1, 1, 1]))
+    assert result.statistic == pytest.approx((7 / 6) ** 2 / (1 / 4 + 2 / 9))
+    assert result.statistic == pytest.approx(logrank_test([1, 2], [3, 4]).test_statistic)
+
+
+def test_kruskal_by_hand():
+    # Ranks 1-3 and 4-6: H = 12/42 · (6²/3 + 15²/3) - 21 = 3.857.
+    result = stats.kruskal(pd.Series([1, 2, 3, 4, 5, 6]), pd.Series(list("aaabbb")))
+    assert result.statistic == pytest.approx(27 / 7)
+    assert result.p_value == pytest.approx(scipy_stats.kruskal([1, 2, 3], [4, 5, 6]).pvalue)
+    assert result.effect == pytest.approx(27 / 7 / 5)
+    with pytest.raises(stats.NotEnoughDataError):
+        stats.kruskal(pd.Series([1, 1, 1, 1]), pd.Series(list("aabb")))
+
+
+def test_spearman_by_hand():
+    # d = (-1, 1, -1, 1, 0): rho = 1 - 6·4 / (5·24) = 0.8.
+    result = stats.spearman(pd.Series([1, 2, 3, 4, 5]), pd.Series([2, 1, 4, 3, 5.0]))
+    assert result.statistic == pytest.approx(0.8)
+    assert result.n == 5
+    with_missing = stats.spearman(pd.Series([1, 2, 3, 4, 5, 6]), pd.Series([2, 1, 4, 3, 5, None]))
+    assert with_missing.statistic == pytest.approx(0.8)
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [([1, 1, 1, 1], 0.0), ([0, 0, 0, 1], 0.75), ([1, 2, 3, 4], 0.25), ([5], 0.0)],
+)
+def test_gini_by_hand(values, expected):
+    assert stats.gini(values) == pytest.approx(expected)
+
+
+def test_gini_matches_mean_absolute_difference_definition():
+    x = np.random.default_rng(0).integers(0, 50, 200).astype(float)
+    definition = np.abs(x[:, None] - x[None, :]).sum() / (2 * len(x) ** 2 * x.mean())
+    assert stats.gini(x) == pytest.approx(definition)
+    assert math.isnan(stats.gini([]))
+
+
+def test_top_k_share():
+    assert stats.top_k_share([1, 3, 5, 1], 1) == 0.5
+    assert stats.top_k_share([1, 3, 5, 1], 2) == 0.8
+
+
+def test_mann_kendall_by_hand():
+    # 1..5: S = 10, var = 5·4·15/18, Z = (S - 1)/sqrt(var) = 2.2045, p = 0.0275; Sen slope 1.
+    result = stats.mann_kendall(pd.Series([1, 2, 3, 4, 5.0]))
+    assert result.statistic == pytest.approx(1.0)
+    assert result.p_value == pytest.approx(2 * scipy_stats.norm.sf(9 / math.sqrt(50 / 3)))
+    assert result.p_value == pytest.approx(0.0275, abs=1e-4)
+    assert result.effect == pytest.approx(1.0)
+    with pytest.raises(stats.NotEnoughDataError):
+        stats.mann_kendall(pd.Series([2.0, 2, 2, 2, 2]))
