@@ -201,3 +201,11 @@ def test_threshold_changes_classifier_counts(study):
     assert strict.source_counts()["classifier"] == 0
     loose = queries.load_study(engine, threshold=0.2)
     assert loose.source_counts()["classifier"] == 30
+
+
+def test_load_study_is_the_same_on_every_backend(db_url, tmp_path):
+    reference = queries.load_study(build_study_db(f"sqlite:///{tmp_path / 'ref.db'}", per_repo=8))
+    data = queries.load_study(build_study_db(db_url, per_repo=8))
+    columns = ["issue_id", "category", "category_source", "duration_days", "participants"]
+    pd.testing.assert_frame_equal(data.issues[columns], reference.issues[columns])
+    assert len(data.people) == len(reference.people)
