@@ -18,6 +18,7 @@ COMMANDS: dict[str, str] = {
     "status": "db.cli:status",
     "crawl": "miner.cli:crawl",
     "fake-github": "miner.cli:fake_github",
+    "label": "classifier.labeling.cli:label",
     "figures": "analysis.cli:figures",
     "export": "analysis.cli:export",
     "import-study": "miner.makkouk:import_study_group",

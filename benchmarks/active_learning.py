@@ -1,0 +1,195 @@
+"""Simulated annotation on the seed labels: does active learning need fewer labels than random?
+
+The seed-labeled issues are loaded from ../shared/corpus into a fresh database; a stratified
+share is held out for evaluation, the rest is the pool an oracle "annotates" from. Starting from
+the same small random seed set, each strategy adds batches (random, least-confident, margin: the
+functions the labeling session uses), the classifier's pipeline (classifier.model.build_pipeline)
+is trained every round and scored by macro-F1 on the held-out split. Repeated over a few seeds.
+
+    .venv/bin/python benchmarks/active_learning.py [--seeds 3] [--jobs 2] [--target F1]
+
+Writes reports/active_learning/{curve.csv,summary.json,curve.png}.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("agg")
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from sklearn.metrics import f1_score
+from sklearn.model_selection import train_test_split
+
+import db
+from classifier.documents import issue_documents, issue_ids_by_reference
+from classifier.labeling.sampling import most_uncertain
+from classifier.labels import final_labels, read_labels_csv
+from classifier.model import build_pipeline
+from miner.corpus import import_folder, repo_dirs
+
+ROOT = Path(__file__).resolve().parent.parent
+SEED_LABELS = ROOT / "classifier" / "data" / "seed_labels.csv"
+CORPUS = ROOT.parent / "shared" / "corpus"
+OUT = ROOT / "reports" / "active_learning"
+STRATEGIES = ("random", "least-confident", "margin")
+
+log = logging.getLogger("active_learning")
+
+
+def labeled_documents(corpus: Path, labels_csv: Path, workdir: Path) -> pd.DataFrame:
+    """Documents of the seed-labeled issues with their final category (adjudicated)."""
+    labels = final_labels(read_labels_csv(labels_csv))
+    engine = db.open_database(f"sqlite:///{workdir / 'seed.db'}", create=True)
+    folders = repo_dirs(corpus)
+    for repository in sorted(set(labels["repository"])):
+        import_folder(engine, folders[repository], repository)
+    references = list(zip(labels["repository"], labels["number"], strict=True))
+    ids = issue_ids_by_reference(engine, references)
+    labels["issue_id"] = [ids[(r.lower(), int(n))] for r, n in references]
+    documents = issue_documents(engine, labels["issue_id"].tolist())
+    return documents.merge(labels[["issue_id", "category"]], on="issue_id")
+
+
+def macro_f1(model, test: pd.DataFrame) -> float:
+    return float(
+        f1_score(
+            test["category"],
+            model.predict(test),
+            labels=sorted(set(test["category"])),
+            average="macro",
+            zero_division=0,
+        )
+    )
+
+
+def next_batch(strategy: str, model, pool: pd.DataFrame, size: int, rng) -> list[int]:
+    """Positions in `pool` to annotate next."""
+    if strategy == "random":
+        return rng.choice(len(pool), size=min(size, len(pool)), replace=False).tolist()
+    ranked = most_uncertain(model.predict_proba(pool), list(range(len(pool))), strategy)
+    return ranked[:size]
+
+
+def simulate(strategy: str, seed: int, data: dict, start: int, batch: int, budget: int) -> list:
+    """One annotation run: (labels, macro-F1) after each round."""
+    train, test = data["pool"], data["test"]
+    rng = np.random.default_rng(seed)
+    labeled = train.sample(n=start, random_state=seed)
+    pool = train.drop(labeled.index)
+    curve = []
+    while True:
+        model = build_pipeline().fit(labeled, labeled["category"].to_numpy())
+        curve.append((strategy, seed, len(labeled), macro_f1(model, test)))
+        log.info("%s seed %d: %d labels, macro-F1 %.3f", *curve[-1])
+        if len(labeled) >= budget or pool.empty:
+            return curve
+        size = min(batch, budget - len(labeled))
+        chosen = pool.iloc[next_batch(strategy, model, pool, size, rng)]
+        labeled, pool = pd.concat([labeled, chosen]), pool.drop(chosen.index)
+
+
+def labels_to_reach(curve: pd.DataFrame, target: float) -> dict[str, int | None]:
+    """Per strategy: fewest labels at which the mean macro-F1 over seeds reaches `target`."""
+    mean = curve.groupby(["strategy", "labels"])["macro_f1"].mean().reset_index()
+    reached = {}
+    for strategy, rows in mean.groupby("strategy"):
+        hits = rows[rows["macro_f1"] >= target]
+        reached[strategy] = int(hits["labels"].min()) if len(hits) else None
+    return reached
+
+
+def plot(curve: pd.DataFrame, target: float, path: Path) -> None:
+    summary = curve.groupby(["strategy", "labels"])["macro_f1"].agg(["mean", "std"]).reset_index()
+    figure, axes = plt.subplots(figsize=(7, 4.5))
+    for strategy, rows in summary.groupby("strategy"):
+        axes.plot(rows["labels"], rows["mean"], marker="o", label=strategy)
+        axes.fill_between(
+            rows["labels"], rows["mean"] - rows["std"], rows["mean"] + rows["std"], alpha=0.15
+        )
+    axes.axhline(target, color="grey", linestyle="--", linewidth=1, label=f"target {target:.3f}")
+    axes.set_xlabel("labeled issues")
+    axes.set_ylabel("macro-F1 on held-out issues")
+    axes.set_title("Simulated annotation on the seed labels (mean ± sd over seeds)")
+    axes.legend()
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+
+
+def _run(arguments: tuple) -> list:
+    return simulate(*arguments)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, default=3, help="repetitions (default 3)")
+    parser.add_argument("--start", type=int, default=30, help="random seed set size")
+    parser.add_argument("--batch", type=int, default=40, help="labels added per round")
+    parser.add_argument("--budget", type=int, default=350, help="stop at this many labels")
+    parser.add_argument("--test-size", type=float, default=0.3, help="held-out share")
+    parser.add_argument("--target", type=float, help="macro-F1 to reach (default: 0.95 x the "
+                        "best mean macro-F1 of random sampling)")  # fmt: skip
+    parser.add_argument("--jobs", type=int, default=2, help="parallel runs")
+    parser.add_argument("--out", type=Path, default=OUT)
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    began = time.perf_counter()
+    with tempfile.TemporaryDirectory() as workdir:
+        documents = labeled_documents(CORPUS, SEED_LABELS, Path(workdir))
+    pool, test = train_test_split(
+        documents, test_size=args.test_size, stratify=documents["category"], random_state=0
+    )
+    data = {"pool": pool, "test": test}
+    runs = [
+        (strategy, seed, data, args.start, args.batch, args.budget)
+        for seed in range(args.seeds)
+        for strategy in STRATEGIES
+    ]
+    with ProcessPoolExecutor(max_workers=args.jobs) as executor:
+        rows = [row for curve in executor.map(_run, runs) for row in curve]
+    curve = pd.DataFrame(rows, columns=["strategy", "seed", "labels", "macro_f1"])
+    random_best = curve[curve.strategy == "random"].groupby("labels")["macro_f1"].mean().max()
+    target = args.target if args.target is not None else round(0.95 * random_best, 3)
+    report(curve, target, args, len(pool), len(test), time.perf_counter() - began)
+
+
+def report(curve: pd.DataFrame, target: float, args, pool: int, test: int, seconds: float):
+    args.out.mkdir(parents=True, exist_ok=True)
+    curve.to_csv(args.out / "curve.csv", index=False)
+    plot(curve, target, args.out / "curve.png")
+    mean = curve.groupby(["strategy", "labels"])["macro_f1"].mean().unstack("strategy")
+    reached = labels_to_reach(curve, target)
+    summary = {
+        "pool": pool,
+        "held_out": test,
+        "seeds": args.seeds,
+        "start": args.start,
+        "batch": args.batch,
+        "target_macro_f1": target,
+        "labels_to_reach_target": reached,
+        "mean_macro_f1": {s: mean[s].round(4).dropna().to_dict() for s in mean.columns},
+        "seconds": round(seconds),
+    }
+    (args.out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    print(f"pool {pool} issues, held out {test}, {args.seeds} seeds, start {args.start}, "
+          f"batch {args.batch}")  # fmt: skip
+    print("mean macro-F1 by number of labels:")
+    print(mean.round(3).to_string())
+    print(f"labels needed to reach macro-F1 {target:.3f}:")
+    for strategy in STRATEGIES:
+        print(f"  {strategy:<16}{reached.get(strategy) or 'not reached'}")
+    print(f"wrote {args.out}/curve.csv, summary.json, curve.png ({seconds:.0f} s)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,184 @@
+"""Annotations in and out as CSV with references only (never issue text), so labels can be
+shared without sharing what strangers wrote.
+
+Import is all or nothing: every line is checked first (category, issue present, shape), then
+all rows are written in one transaction. Errors name the line.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+from sqlalchemy.engine import Connection, Engine
+
+from classifier.labeling import store
+from classifier.labeling.store import Annotation, AnnotationError
+from taxonomy import Taxonomy, UnknownCategoryError, default_taxonomy
+
+COLUMNS = ("repository", "number", "category", "annotator", "kind", "note", "status")
+REQUIRED = ("repository", "number", "category", "annotator")
+MAX_REPORTED_ERRORS = 10
+
+
+class AnnotationImportError(ValueError):
+    """A CSV of annotations that cannot be imported; nothing was written."""
+
+    def __init__(self, source: str, errors: list[str]):
+        self.errors = errors
+        shown = errors[:MAX_REPORTED_ERRORS]
+        more = len(errors) - len(shown)
+        tail = f" (and {more} more)" if more else ""
+        super().__init__(f"{source}: nothing imported; " + "; ".join(shown) + tail)
+
+
+@dataclass(frozen=True)
+class CsvRow:
+    line: int
+    values: dict[str, str]
+
+
+def export_annotations(engine: Engine, out: TextIO) -> int:
+    """Write every annotation as a CSV row of references; returns the number of rows."""
+    frame = store.annotations_frame(engine)
+    frame = frame.sort_values(["repository", "number", "kind", "annotator"], kind="stable")
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(COLUMNS)
+    for row in frame.itertuples(index=False):
+        writer.writerow(
+            [row.repository, row.number, row.category or "", row.annotator, row.kind,
+             row.note or "", row.status]
+        )  # fmt: skip
+    return len(frame)
+
+
+def _records(reader) -> Iterator[tuple[int, list[str]]]:
+    """csv.reader's records with the line each starts on (quoted fields may span lines)."""
+    start = reader.line_num + 1
+    while True:
+        try:
+            fields = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as error:
+            raise ValueError(f"line {start}: malformed CSV ({error})") from None
+        yield start, fields
+        start = reader.line_num + 1
+
+
+def _check_header(header: list[str]) -> None:
+    missing = [name for name in REQUIRED if name not in header]
+    unknown = [name for name in header if name not in COLUMNS]
+    if missing or unknown:
+        raise ValueError(
+            f"line 1: header needs {', '.join(REQUIRED)} (optional: kind, note, status); "
+            + (f"missing {', '.join(missing)}" if missing else f"unknown {', '.join(unknown)}")
+        )
+
+
+def read_rows(handle: TextIO) -> Iterator[CsvRow]:
+    """CSV records with the line each starts on; raises ValueError naming a malformed line."""
+    records = _records(csv.reader(handle, strict=True))
+    first = next(records, None)
+    if first is None:
+        raise ValueError("line 1: the file is empty; expected a header row")
+    header = [name.strip().lower() for name in first[1]]
+    _check_header(header)
+    for line, fields in records:
+        if not any(field.strip() for field in fields):
+            continue
+        if len(fields) != len(header):
+            raise ValueError(f"line {line}: expected {len(header)} fields, found {len(fields)}")
+        yield CsvRow(line, dict(zip(header, (f.strip() for f in fields), strict=True)))
+
+
+class _Resolver:
+    """(repository name or alias, number) to issue id, reading each repository's issues once."""
+
+    def __init__(self, connection: Connection):
+        self.connection = connection
+        self.repositories = store.repository_ids(connection)
+        self.issues: dict[int, dict[int, int]] = {}
+
+    def issue_id(self, repository: str, number: int) -> int:
+        repository_id = self.repositories.get(repository.lower())
+        if repository_id is None:
+            raise LookupError(f"repository {repository} is not in the database")
+        if repository_id not in self.issues:
+            self.issues[repository_id] = store.issue_ids(self.connection, repository_id)
+        found = self.issues[repository_id].get(number)
+        if found is None:
+            raise LookupError(f"issue {repository}#{number} is not in the database")
+        return found
+
+
+def _annotation(row: CsvRow, resolver: _Resolver, taxonomy: Taxonomy) -> Annotation:
+    values = row.values
+    try:
+        number = int(values["number"])
+    except ValueError:
+        raise ValueError(f"number {values['number']!r} is not an issue number") from None
+    category = taxonomy.normalize(values["category"]) if values["category"] else None
+    status = values.get("status") or ("labeled" if category else "skipped")
+    return Annotation(
+        issue_id=resolver.issue_id(values["repository"], number),
+        annotator=values["annotator"],
+        category=category,
+        status=status,
+        kind=values.get("kind") or "label",
+        note=values.get("note", ""),
+    )
+
+
+def parse_annotations(
+    handle: TextIO, connection: Connection, taxonomy: Taxonomy, source: str = "CSV"
+) -> list[Annotation]:
+    """Every row as an Annotation, or AnnotationImportError listing the bad lines."""
+    resolver = _Resolver(connection)
+    annotations: list[Annotation] = []
+    errors: list[str] = []
+    seen: dict[tuple, int] = {}
+    try:
+        for row in read_rows(handle):
+            try:
+                annotation = _annotation(row, resolver, taxonomy)
+            except (ValueError, LookupError, UnknownCategoryError, AnnotationError) as error:
+                errors.append(f"line {row.line}: {error}")
+                continue
+            key = (annotation.issue_id, annotation.annotator, annotation.kind)
+            if key in seen:
+                errors.append(
+                    f"line {row.line}: same issue, annotator and kind as line {seen[key]}"
+                )
+            seen[key] = row.line
+            annotations.append(annotation)
+    except UnicodeDecodeError as error:
+        errors.append(f"not UTF-8 text ({error.reason} at byte {error.start})")
+    except ValueError as error:
+        errors.append(str(error))
+    if errors:
+        raise AnnotationImportError(source, errors)
+    return annotations
+
+
+def import_annotations(engine: Engine, path: str | Path, taxonomy: Taxonomy | None = None) -> int:
+    """Import a CSV of annotations in one transaction; returns how many rows were stored."""
+    taxonomy = taxonomy or default_taxonomy()
+    path = Path(path)
+    try:
+        handle = path.open(encoding="utf-8-sig", newline="")
+    except OSError as error:
+        raise AnnotationImportError(str(path), [f"cannot read it ({error.strerror})"]) from None
+    with handle, engine.begin() as connection:
+        annotations = parse_annotations(handle, connection, taxonomy, str(path))
+        store.save_annotations(connection, annotations, taxonomy.version)
+    return len(annotations)
+
+
+def resolve_issue(engine: Engine, repository: str, number: int) -> int:
+    """The id of issue `number` of a repository named by its name or an old alias."""
+    with engine.connect() as connection:
+        return _Resolver(connection).issue_id(repository, number)

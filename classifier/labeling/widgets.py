@@ -1,0 +1,136 @@
+"""The labeling panel: an ipywidgets view over a LabelingSession.
+
+One button per category (with its key), skip, unsure, undo, a note field, and the taxonomy's
+definitions at hand. Keyboard: click the key box once, then each key press answers (Jupyter
+gives widgets no global key events, and a box keeps keys away from notebook shortcuts).
+The handlers are plain methods, so tests call them (or `button.click()`) directly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from html import escape
+
+import ipywidgets as widgets
+
+from classifier.labeling.render import definitions_html, issue_html
+from classifier.labeling.session import LabelingSession
+
+SKIP_KEY, UNSURE_KEY, UNDO_KEY = "s", "u", "z"
+_CATEGORY_KEYS = "1234567890qwertyiopadfghjklxcvbnm"
+
+
+def category_keys(codes: Sequence[str]) -> dict[str, str]:
+    """A one-character shortcut per category: digits first, then letters (never s, u, z)."""
+    if len(codes) > len(_CATEGORY_KEYS):
+        raise ValueError(f"at most {len(_CATEGORY_KEYS)} categories get a key")
+    return dict(zip(codes, _CATEGORY_KEYS, strict=False))
+
+
+class LabelingPanel:
+    """Display with `display(panel.widget)` (or just leave `panel` last in a cell)."""
+
+    def __init__(self, session: LabelingSession):
+        self.session = session
+        self.keys = category_keys(session.taxonomy.codes)
+        self.issue = widgets.HTML()
+        self.status = widgets.HTML()
+        self.note = widgets.Text(placeholder="note (optional), saved with the answer")
+        self.key_box = widgets.Text(
+            placeholder="click here, then press a key", continuous_update=True
+        )
+        self.key_box.observe(self.on_key, names="value")
+        self.unsure = widgets.ToggleButton(
+            description=f"unsure ({UNSURE_KEY})", tooltip="save the next answer as unsure"
+        )
+        self.category_buttons = {
+            code: self._button(f"{code} ({key})", session.taxonomy[code].definition, code)
+            for code, key in self.keys.items()
+        }
+        self.skip_button = self._button(f"skip ({SKIP_KEY})", "pass on this issue", None)
+        self.undo_button = widgets.Button(
+            description=f"undo ({UNDO_KEY})", icon="undo", tooltip="delete your last answer"
+        )
+        self.undo_button.on_click(lambda _button: self.on_undo())
+        self.widget = self._layout()
+        self.refresh()
+
+    def _button(self, description: str, tooltip: str, code: str | None) -> widgets.Button:
+        button = widgets.Button(
+            description=description,
+            tooltip=tooltip,
+            layout=widgets.Layout(width="auto"),
+            button_style="" if code else "warning",
+        )
+        button.on_click(lambda _button: self.on_category(code) if code else self.on_skip())
+        return button
+
+    def _layout(self) -> widgets.Widget:
+        definitions = widgets.Accordion(
+            children=[widgets.HTML(definitions_html(self.session.taxonomy, self.keys))],
+            titles=("Taxonomy: definitions and keys",),
+        )
+        controls = widgets.HBox([self.unsure, self.skip_button, self.undo_button, self.key_box])
+        buttons = widgets.GridBox(
+            list(self.category_buttons.values()),
+            layout=widgets.Layout(grid_template_columns="repeat(8, auto)", grid_gap="4px"),
+        )
+        return widgets.VBox([self.status, self.issue, buttons, controls, self.note, definitions])
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        display(self.widget)
+
+    # --- handlers ---------------------------------------------------------------------------
+
+    def on_category(self, code: str) -> None:
+        if self.session.current is None:
+            return
+        if self.unsure.value:
+            self.session.unsure(code, self.note.value)
+        else:
+            self.session.label(code, self.note.value)
+        self._after_answer()
+
+    def on_skip(self) -> None:
+        if self.session.current is not None:
+            self.session.skip(self.note.value)
+            self._after_answer()
+
+    def on_undo(self) -> None:
+        self.session.undo()
+        self.refresh()
+
+    def on_key(self, change: dict) -> None:
+        """A key typed into the key box: answer with it, then clear the box."""
+        key = (change.get("new") or "")[-1:].lower()
+        if not key:
+            return
+        self.key_box.value = ""
+        by_key = {k: code for code, k in self.keys.items()}
+        if key in by_key:
+            self.on_category(by_key[key])
+        elif key == SKIP_KEY:
+            self.on_skip()
+        elif key == UNDO_KEY:
+            self.on_undo()
+        elif key == UNSURE_KEY:
+            self.unsure.value = not self.unsure.value
+
+    def _after_answer(self) -> None:
+        self.note.value = ""
+        self.unsure.value = False
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Show the current issue and the annotator's progress."""
+        issue = self.session.current
+        progress, session = self.session.progress, self.session
+        self.status.value = (
+            f"<b>{escape(session.annotator)}</b> · strategy {escape(session.strategy.name)}"
+            f" · answered {progress.answered} · remaining {progress.remaining}"
+        )
+        self.issue.value = issue_html(issue) if issue else "<p><b>Nothing left to label.</b></p>"
+        for button in (*self.category_buttons.values(), self.skip_button):
+            button.disabled = issue is None
