@@ -48,10 +48,11 @@ def rq1_frequency(data: StudyData, result: Result | None = None) -> Figure:
     else:
         _grouped_bars(bars, per_group, "category", "group")
         bars.set_xlabel("share of categorized issues")
-        bars.set_title("Category shares per group (95% Wilson CI)")
+        test = _test_line(result, "group × category")
+        bars.set_title(f"Category shares per group (95% Wilson CI)\n{test}", fontsize=9)
         _share_bars(system, result.tables["system_share"], "group")
         system.set_xlabel("share of categorized issues that are system-related")
-        system.set_title(_test_line(result, "group × category"), fontsize=8)
+        system.set_title("System-related share per group (95% Wilson CI)", fontsize=9)
     _caption(figure, data)
     return figure
 
@@ -69,7 +70,7 @@ def _grouped_bars(axis, table: pd.DataFrame, category: str, series: str) -> None
         axis.barh(y, part["share"], height, xerr=error, color=color, label=name, capsize=1.5)
     axis.set_yticks(positions, categories)
     axis.invert_yaxis()
-    axis.legend(loc="lower right")
+    axis.legend(loc="upper right")
 
 
 def _errors(table: pd.DataFrame) -> np.ndarray:

@@ -100,15 +100,19 @@ def _tests_table(result: Result) -> pd.DataFrame:
     return pd.DataFrame([{"name": name, **test.as_dict()} for name, test in result.tests.items()])
 
 
-def tables_markdown(data: StudyData, computed: list[Result]) -> str:
-    lines = ["# Study tables", "", f"{data.source_note()}.", ""]
-    for result in computed:
-        lines += [f"## {result.title}", "", f"Figure: `{result.key}.pdf` / `{result.key}.png`", ""]
-        for name, table in result.tables.items():
-            lines += [f"### {name}", "", markdown_table(table)]
-        lines += ["### tests", "", markdown_table(_tests_table(result))]
-        lines += [f"- {_markdown_cell(note)}" for note in result.notes] + [""]
+def result_markdown(result: Result) -> str:
+    """One research question's tables, tests and notes as markdown (also used by the notebook)."""
+    lines = [f"## {result.title}", "", f"Figure: `{result.key}.pdf` / `{result.key}.png`", ""]
+    for name, table in result.tables.items():
+        lines += [f"### {name}", "", markdown_table(table)]
+    lines += ["### tests", "", markdown_table(_tests_table(result))]
+    lines += [f"- {_markdown_cell(note)}" for note in result.notes] + [""]
     return "\n".join(lines)
+
+
+def tables_markdown(data: StudyData, computed: list[Result]) -> str:
+    header = ["# Study tables", "", f"{data.source_note()}.", ""]
+    return "\n".join(header + [result_markdown(result) for result in computed])
 
 
 def _html_table(table: pd.DataFrame) -> dict:

@@ -213,7 +213,8 @@ def _debate_row(part: pd.DataFrame) -> pd.DataFrame:
                 "comments_median": part["comments_count"].median(),
                 "comments_mean": part["comments_count"].mean(),
                 "participants_known": int(part["participants"].notna().sum()),
-                "participants_median": part["participants"].median(),
+                # dropna first: a median of nothing is NaN, without numpy's warning
+                "participants_median": part["participants"].dropna().median(),
             }
         ]
     )

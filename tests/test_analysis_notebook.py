@@ -1,0 +1,30 @@
+"""notebooks/03-study-figures.ipynb runs headless against a small study database."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from tests.analysis_fixtures import build_study_db
+
+NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "03-study-figures.ipynb"
+
+
+@pytest.mark.slow
+def test_notebook_runs_headless(tmp_path, monkeypatch):
+    url = f"sqlite:///{tmp_path / 'study.db'}"
+    build_study_db(url, per_repo=10)
+    monkeypatch.setenv("MLISSUES_DB", url)  # the kernel inherits the environment
+    notebook = nbformat.read(NOTEBOOK, as_version=4)
+    NotebookClient(
+        notebook, timeout=300, kernel_name="python3", resources={"metadata": {"path": tmp_path}}
+    ).execute()
+    outputs = [o for cell in notebook.cells if cell.cell_type == "code" for o in cell.outputs]
+    assert not [o for o in outputs if o.output_type == "error"]
+    images = [o for o in outputs if "image/png" in o.get("data", {})]
+    assert len(images) == 5
+    text = "".join(o.get("text", "") for o in outputs)
+    assert "categories: 10 human" in text
