@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from sqlalchemy import delete, select
@@ -137,9 +137,12 @@ def _user_row(user: dict | None) -> dict | None:
     }
 
 
+def _user_rows(users: Iterable[dict | None]) -> list[dict]:
+    return [row for row in map(_user_row, users) if row is not None]
+
+
 def save_users(connection: Connection, users: Iterable[dict | None]) -> None:
-    rows = [row for row in map(_user_row, users) if row is not None]
-    upsert(connection, schema.users, rows, key=["id"])
+    upsert(connection, schema.users, _user_rows(users), key=["id"])
 
 
 def _login(user: dict | None) -> str | None:
@@ -189,27 +192,62 @@ def _label_row(label: dict, repository_id: int) -> dict:
     }
 
 
+@dataclass
+class PreparedPage:
+    """The rows of one page, built without a database: the crawler builds them in its fetch
+    thread, so that the writer only executes statements. Tables are written in this order."""
+
+    users: list[dict] = field(default_factory=list)
+    issues: list[dict] = field(default_factory=list)
+    labels: list[dict] = field(default_factory=list)
+    issue_labels: list[dict] = field(default_factory=list)
+    comments: list[dict] = field(default_factory=list)
+    issue_events: list[dict] = field(default_factory=list)
+
+    @property
+    def ids(self) -> list[int]:
+        """GitHub ids of the page's main objects."""
+        return [row["id"] for row in self.issues or self.comments or self.issue_events]
+
+
+def prepare_issues(
+    repository_id: int, items: Sequence[dict], provenance: Provenance
+) -> PreparedPage:
+    return PreparedPage(
+        users=_user_rows([i.get("user") for i in items] + [i.get("closed_by") for i in items]),
+        issues=[_issue_row(i, repository_id, provenance) for i in items],
+        labels=[_label_row(lab, repository_id) for i in items for lab in i.get("labels") or []],
+        issue_labels=[
+            {"issue_id": i["id"], "label_id": lab["id"]}
+            for i in items
+            for lab in i.get("labels") or []
+        ],
+    )
+
+
+def save_prepared(connection: Connection, page: PreparedPage) -> None:
+    """Upsert the rows of one prepared page (issues, comments or events)."""
+    upsert(connection, schema.users, page.users, key=["id"])
+    if page.issues:
+        upsert(connection, schema.issues, page.issues, ["id"])
+        upsert(connection, schema.labels, page.labels, key=["id"])
+        # An issue's label set is replaced as a whole: GitHub sends the current set, not changes.
+        connection.execute(
+            delete(schema.issue_labels).where(schema.issue_labels.c.issue_id.in_(page.ids))
+        )
+        upsert(
+            connection, schema.issue_labels, page.issue_labels, ["issue_id", "label_id"], update=()
+        )
+    upsert(connection, schema.comments, page.comments, key=["id"])
+    upsert(connection, schema.issue_events, page.issue_events, key=["id"])
+
+
 def save_issues(
     connection: Connection, repository_id: int, items: Sequence[dict], provenance: Provenance
 ) -> None:
     """Upsert one page of issue objects with their users, labels and issue-label links."""
-    if not items:
-        return
-    save_users(connection, [i.get("user") for i in items] + [i.get("closed_by") for i in items])
-    upsert(
-        connection, schema.issues, [_issue_row(i, repository_id, provenance) for i in items], ["id"]
-    )
-    labels = [_label_row(lab, repository_id) for i in items for lab in i.get("labels") or []]
-    upsert(connection, schema.labels, labels, key=["id"])
-    issue_ids = [i["id"] for i in items]
-    # An issue's label set is replaced as a whole: GitHub sends the current set, not changes.
-    connection.execute(
-        delete(schema.issue_labels).where(schema.issue_labels.c.issue_id.in_(issue_ids))
-    )
-    links = [
-        {"issue_id": i["id"], "label_id": lab["id"]} for i in items for lab in i.get("labels") or []
-    ]
-    upsert(connection, schema.issue_labels, links, key=["issue_id", "label_id"], update=())
+    if items:
+        save_prepared(connection, prepare_issues(repository_id, items, provenance))
 
 
 # --- comments and events --------------------------------------------------------------------
@@ -231,15 +269,21 @@ def _comment_row(item: dict, repository_id: int, provenance: Provenance) -> dict
     }
 
 
+def prepare_comments(
+    repository_id: int, items: Sequence[dict], provenance: Provenance
+) -> PreparedPage:
+    return PreparedPage(
+        users=_user_rows(i.get("user") for i in items),
+        comments=[_comment_row(i, repository_id, provenance) for i in items],
+    )
+
+
 def save_comments(
     connection: Connection, repository_id: int, items: Sequence[dict], provenance: Provenance
 ) -> None:
     """Upsert one page of comment objects (from the repository-level comments endpoint)."""
-    if not items:
-        return
-    save_users(connection, [i.get("user") for i in items])
-    rows = [_comment_row(i, repository_id, provenance) for i in items]
-    upsert(connection, schema.comments, rows, key=["id"])
+    if items:
+        save_prepared(connection, prepare_comments(repository_id, items, provenance))
 
 
 def _event_row(item: dict, repository_id: int, provenance: Provenance) -> dict:
@@ -259,12 +303,18 @@ def _event_row(item: dict, repository_id: int, provenance: Provenance) -> dict:
     }
 
 
+def prepare_events(
+    repository_id: int, items: Sequence[dict], provenance: Provenance
+) -> PreparedPage:
+    return PreparedPage(
+        users=_user_rows(i.get("actor") for i in items),
+        issue_events=[_event_row(i, repository_id, provenance) for i in items],
+    )
+
+
 def save_events(
     connection: Connection, repository_id: int, items: Sequence[dict], provenance: Provenance
 ) -> None:
     """Upsert one page of issue events (from the repository-level events endpoint)."""
-    if not items:
-        return
-    save_users(connection, [i.get("actor") for i in items])
-    rows = [_event_row(i, repository_id, provenance) for i in items]
-    upsert(connection, schema.issue_events, rows, key=["id"])
+    if items:
+        save_prepared(connection, prepare_events(repository_id, items, provenance))
