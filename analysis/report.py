@@ -102,7 +102,8 @@ def _tests_table(result: Result) -> pd.DataFrame:
 
 def result_markdown(result: Result) -> str:
     """One research question's tables, tests and notes as markdown (also used by the notebook)."""
-    lines = [f"## {result.title}", "", f"Figure: `{result.key}.pdf` / `{result.key}.png`", ""]
+    figure = f"Figure: `{result.key}.pdf` / `{result.key}.png`; {result.source_note}."
+    lines = [f"## {result.title}", "", figure, ""]
     for name, table in result.tables.items():
         lines += [f"### {name}", "", markdown_table(table)]
     lines += ["### tests", "", markdown_table(_tests_table(result))]
@@ -129,6 +130,7 @@ def html_report(data: StudyData, computed: list[Result]) -> str:
         {
             "key": result.key,
             "title": result.title,
+            "source_note": result.source_note,
             "tables": {name: _html_table(t) for name, t in result.tables.items()},
             "tests": _html_table(_tests_table(result)),
             "notes": result.notes,

@@ -93,6 +93,12 @@ def frequency(data: StudyData) -> Result:
     share = stats.rates(system.sum(), system.size()).rename(columns={"successes": "system"})
     result.tables["system_share"] = share.rename_axis("group").reset_index()
     result.test("group × category", lambda: stats.independence_test(_crosstab(issues, "group")))
+    sparse = stats.sparse_cells(_crosstab(issues, "group"))
+    if sparse > 0.2:
+        result.notes.append(
+            f"{sparse:.0%} of expected group × category counts are below 5: "
+            "the chi-square p-value is approximate"
+        )
     if issues["repository"].nunique() != issues["group"].nunique():
         result.test(
             "repository × category",

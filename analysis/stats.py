@@ -15,7 +15,7 @@ import pymannkendall
 from lifelines import KaplanMeierFitter
 from lifelines.statistics import multivariate_logrank_test
 from scipy import stats as scipy_stats
-from scipy.stats.contingency import association
+from scipy.stats.contingency import association, expected_freq
 from statsmodels.stats.proportion import proportion_confint
 
 ALPHA = 0.05
@@ -80,6 +80,15 @@ def independence_test(table: pd.DataFrame) -> StatResult:
         effect=float(association(observed, method="cramer", correction=False)),
         effect_name="Cramér's V",
     )
+
+
+def sparse_cells(table: pd.DataFrame) -> float:
+    """Share of cells whose expected count under independence is below 5 (Cochran's rule:
+    above 0.2, the chi-square p-value is only approximate)."""
+    table = table.loc[table.sum(axis=1) > 0, table.sum(axis=0) > 0]
+    if table.empty:
+        return float("nan")
+    return float((expected_freq(table.to_numpy()) < 5).mean())
 
 
 def kaplan_meier(durations: pd.Series, observed: pd.Series, label: str) -> KaplanMeierFitter:

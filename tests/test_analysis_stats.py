@@ -46,6 +46,12 @@ def test_chi_square_drops_empty_rows_and_refuses_one_category():
         stats.independence_test(pd.DataFrame({"only": [3, 4]}))
 
 
+def test_sparse_cells_by_hand():
+    # Expected counts 15 everywhere: none sparse; [[1, 2], [3, 4]]: all expected below 5.
+    assert stats.sparse_cells(pd.DataFrame([[10, 20], [20, 10]])) == 0
+    assert stats.sparse_cells(pd.DataFrame([[1, 2], [3, 4]])) == 1
+
+
 def test_kaplan_meier_by_hand_with_censoring():
     # Events at 1, 3, 4; censored at 2. S(1)=3/4, S(3)=3/4·1/2=3/8, S(4)=0; median 3.
     fitter = stats.kaplan_meier(pd.Series([1, 2, 3, 4]), pd.Series([1, 0, 1, 1]), "x")
