@@ -174,7 +174,8 @@ def _issue_references(engine: Engine, issue_ids: list[int]) -> pd.DataFrame:
         .order_by(r.c.full_name, i.c.number)
     )
     with engine.connect() as connection:
-        return pd.DataFrame(connection.execute(statement).mappings().all())
+        rows = connection.execute(statement).all()
+    return pd.DataFrame(rows, columns=["issue_id", "repository", "number", "title"])
 
 
 def adjudicate(

@@ -82,13 +82,13 @@ def agreement_command(db_url: str, annotators: str | None, sure_only: bool, show
         )
     click.echo(f"{'overall':<10}{'':>8}{_number(report.kappa):>8}{_number(report.alpha):>8}")
     if len(report.annotators) > 2:
-        for pair in report.pairwise.itertuples():
+        for pair in report.pairwise[report.pairwise.units > 0].itertuples():
             click.echo(
                 f"kappa {pair.first} vs {pair.second}: {_number(pair.kappa)} ({pair.units} issues)"
             )
     click.echo(f"disagreements: {len(report.disagreements)}")
     if show and len(report.disagreements):
-        shown = report.disagreements.drop(columns=["issue_id", "title"])
+        shown = report.disagreements.drop(columns=["issue_id", "title"]).fillna("")
         click.echo(shown.to_string(index=False))
 
 

@@ -162,7 +162,7 @@ def annotations_frame(
     if kind is not None:
         statement = statement.where(a.c.kind == kind)
     with engine.connect() as connection:
-        return pd.DataFrame(connection.execute(statement).mappings().all(), columns=_COLUMNS)
+        return pd.DataFrame(connection.execute(statement).all(), columns=_COLUMNS)
 
 
 _COLUMNS = [

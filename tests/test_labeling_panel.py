@@ -1,0 +1,154 @@
+"""The ipywidgets panel: handlers called directly, and hostile issue text rendered harmless."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from html.parser import HTMLParser
+
+from classifier.labeling import LabelingSession
+from classifier.labeling.render import markdown_html, thread_html
+from classifier.labeling.store import Comment
+from classifier.labeling.widgets import LabelingPanel, category_keys
+from taxonomy import default_taxonomy
+from tests import test_labeling_support as support
+from tests.test_labeling_support import annotation_rows
+
+engine = support.engine
+VERSION = default_taxonomy().version
+
+
+def _panel(engine, annotator: str = "alice") -> LabelingPanel:
+    return LabelingPanel(LabelingSession(engine, annotator))
+
+
+def test_category_button_stores_the_label_with_the_note_and_shows_the_next_issue(engine):
+    panel = _panel(engine)
+    first = panel.session.current
+    panel.note.value = "segfault in fit"
+    panel.category_buttons["EXEC"].click()
+    assert annotation_rows(engine) == [
+        (first.issue_id, "alice", "EXEC", "labeled", "label", "segfault in fit", VERSION)
+    ]
+    assert panel.note.value == ""
+    assert panel.session.current.title not in (None, first.title)
+    assert "answered 1" in panel.status.value and "remaining 64" in panel.status.value
+
+
+def test_keys_label_skip_toggle_unsure_and_undo(engine):
+    panel = _panel(engine)
+    keys = category_keys(default_taxonomy().codes)
+    ids = [panel.session.current.issue_id]
+    panel.key_box.value = keys["MA"]
+    ids.append(panel.session.current.issue_id)
+    panel.key_box.value = "s"
+    ids.append(panel.session.current.issue_id)
+    panel.key_box.value = "u"
+    assert panel.unsure.value is True
+    panel.key_box.value = keys["NSR"]
+    assert panel.unsure.value is False and panel.key_box.value == ""
+    assert annotation_rows(engine) == sorted(
+        [
+            (ids[0], "alice", "MA", "labeled", "label", None, VERSION),
+            (ids[1], "alice", None, "skipped", "label", None, VERSION),
+            (ids[2], "alice", "NSR", "unsure", "label", None, VERSION),
+        ]
+    )
+    panel.key_box.value = "z"
+    assert panel.session.current.issue_id == ids[2]
+    assert len(annotation_rows(engine)) == 2
+
+
+def test_skip_and_undo_buttons(engine):
+    panel = _panel(engine)
+    skipped = panel.session.current.issue_id
+    panel.skip_button.click()
+    assert annotation_rows(engine) == [(skipped, "alice", None, "skipped", "label", None, VERSION)]
+    panel.undo_button.click()
+    assert annotation_rows(engine) == []
+    assert panel.session.current.issue_id == skipped
+    assert "#" + str(panel.session.current.number) in panel.issue.value
+
+
+def test_a_new_panel_resumes_after_the_last_answer(engine):
+    panel = _panel(engine)
+    for code in ("EXEC", "NSR"):
+        panel.category_buttons[code].click()
+    waiting = panel.session.current.issue_id
+    reopened = _panel(engine)
+    assert reopened.session.current.issue_id == waiting
+    assert "answered 2" in reopened.status.value
+
+
+def test_buttons_are_disabled_when_nothing_is_left(engine):
+    panel = _panel(engine)
+    panel.session._queue = panel.session._queue[:1]
+    panel.category_buttons["NSR"].click()
+    assert "Nothing left to label" in panel.issue.value
+    assert all(button.disabled for button in panel.category_buttons.values())
+    panel.category_buttons["NSR"].click()  # a stale click does nothing
+    assert len(annotation_rows(engine)) == 1
+
+
+def test_every_category_has_a_distinct_key_apart_from_skip_unsure_undo():
+    keys = category_keys(default_taxonomy().codes)
+    assert len(set(keys.values())) == len(keys) == 16
+    assert not {"s", "u", "z"} & set(keys.values())
+
+
+# --- hostile text -------------------------------------------------------------------------------
+
+
+class _Elements(HTMLParser):
+    """Every element and attribute a browser would build from the HTML."""
+
+    def __init__(self, html: str):
+        super().__init__()
+        self.tags: list[str] = []
+        self.attributes: list[tuple[str, str]] = []
+        self.feed(html)
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append(tag)
+        self.attributes.extend((name, value or "") for name, value in attrs)
+
+
+def _only_escaped(html: str) -> None:
+    """No element, attribute or link in `html` can run script (escaped text is fine)."""
+    elements = _Elements(html)
+    assert not {"script", "iframe", "img", "object", "embed"} & set(elements.tags)
+    assert not [name for name, _ in elements.attributes if name.startswith("on")]
+    assert not [v for _, v in elements.attributes if "javascript:" in v.lower()]
+
+
+def test_hostile_issue_text_is_shown_as_text_never_executed(engine):
+    issue_id = support.hostile_issue(engine)
+    panel = _panel(engine)
+    panel.session._queue = [issue_id]
+    panel.session._current = None
+    panel.refresh()
+    html = panel.issue.value
+    _only_escaped(html.split("</style>", 1)[1])
+    assert html.count("&lt;script&gt;alert(") == 2  # title and body, shown as text
+    assert 'print("&lt;b&gt;not bold&lt;/b&gt;")' in html.replace("&quot;", '"')
+    assert "<pre><code>" in html
+
+
+def test_markdown_links_only_http_and_images_become_links():
+    html = markdown_html(
+        "[a](javascript:alert(1)) [b](https://example.org) ![c](https://x/y.png)"
+        ' <a href="https://ok" onclick="x()">raw</a>'
+    )
+    _only_escaped(html)
+    assert (
+        '<a href="https://example.org" target="_blank" rel="noopener noreferrer nofollow">b</a>'
+        in html
+    )
+    assert "[image: c]</a>" in html and "<img" not in html
+
+
+def test_long_threads_fold_their_middle():
+    comments = [Comment("u", datetime(2020, 1, i), f"c{i}") for i in range(1, 8)]
+    html = thread_html(comments, head=2, tail=1)
+    shown, rest = html.split("<details>")
+    assert "c1" in shown and "c2" in shown and "c3" not in shown
+    assert "<summary>4 more comments</summary>" in rest and rest.rstrip().endswith("c7</p>\n</div>")
