@@ -30,7 +30,12 @@ def _test_line(result: Result, name: str) -> str:
     if test is None:
         return f"{name}: not computed"
     effect = f", {test.effect_name} = {test.effect:.3g}" if test.effect is not None else ""
-    return f"{test.test}: {test.statistic:.3g}, p = {test.p_value:.2g}{effect}, n = {test.n}"
+    return f"{test.test}: {test.statistic:.3g}, {format_p(test.p_value)}{effect}, n = {test.n}"
+
+
+def format_p(p_value: float) -> str:
+    """APA style: exact above 0.001, else a bound (a p of 0.0 is only a float underflow)."""
+    return f"p = {p_value:.2g}" if p_value >= 0.001 else "p < 0.001"
 
 
 # --- RQ1 ------------------------------------------------------------------------------------
@@ -158,7 +163,7 @@ def rq3_debate(data: StudyData, result: Result | None = None) -> Figure:
     if closed.empty:
         style.empty_panel(scatter, "no issue is closed")
     else:
-        scatter.hexbin(
+        cells = scatter.hexbin(
             np.maximum(closed["time_to_close_days"], MIN_DAYS),
             closed["comments_count"] + 1,
             xscale="log",
@@ -168,13 +173,14 @@ def rq3_debate(data: StudyData, result: Result | None = None) -> Figure:
             cmap="cividis",
             mincnt=1,
         )
+        figure.colorbar(cells, ax=scatter, label="issues per cell")
         scatter.set_xlabel("days to close (log)")
         scatter.set_ylabel("comments + 1 (log)")
         scatter.set_title(
             _test_line(result, "comments vs time to close (all closed issues)"), fontsize=8
         )
     known = issues[issues["participants"].notna()]
-    if known.empty:
+    if not results.participants_known(issues):
         style.empty_panel(participants, "participants unknown: no comment author is stored")
     else:
         _category_boxes(
@@ -191,9 +197,12 @@ def _category_boxes(axis, issues: pd.DataFrame, column: str, label: str) -> None
     order = results.category_order(issues["category"])
     values = [issues.loc[issues["category"] == c, column] for c in order]
     axis.boxplot(values, orientation="horizontal", showfliers=False)
-    axis.set_yticks(range(1, len(order) + 1), order)
+    axis.set_yticks(
+        range(1, len(order) + 1), [f"{c} ({len(v)})" for c, v in zip(order, values, strict=True)]
+    )
     axis.invert_yaxis()
     axis.set_xscale("symlog", linthresh=1)
+    axis.set_xlim(left=0)
     axis.set_xlabel(label)
 
 

@@ -188,18 +188,25 @@ def debate(data: StudyData) -> Result:
         "comments vs time to close (all closed issues)",
         lambda: stats.spearman(closed["comments_count"], closed["time_to_close_days"]),
     )
-    result.test(
-        "participants vs time to close (all closed issues)",
-        lambda: stats.spearman(closed["participants"], closed["time_to_close_days"]),
-    )
+    if participants_known(closed):
+        result.test(
+            "participants vs time to close (all closed issues)",
+            lambda: stats.spearman(closed["participants"], closed["time_to_close_days"]),
+        )
     big = issues[issues["category"].isin(big_categories(issues))]
     result.test(
         "comments by category", lambda: stats.kruskal(big["comments_count"], big["category"])
     )
     result.tables["most_commented"] = most_commented(issues)
-    if data.issues["participants"].isna().all():
+    if not participants_known(data.issues):
         result.notes.append("participants unknown: no comment author is stored")
     return result
+
+
+def participants_known(issues: pd.DataFrame) -> bool:
+    """Whether any discussed issue has known participants (an issue without comments has
+    just its author, which says nothing about debate)."""
+    return bool((issues["participants"].notna() & (issues["comments_count"] > 0)).any())
 
 
 def most_commented(issues: pd.DataFrame) -> pd.DataFrame:
