@@ -16,6 +16,7 @@ already has (the high-water mark stored in `since`).
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from collections.abc import Iterator
@@ -51,6 +52,7 @@ class Page:
     cursor: Cursor
     last_page: int | None = None  # from Link rel="last", for progress
     not_modified: bool = False
+    texts: list[str] | None = None  # each item's JSON as received
 
 
 def parse_links(header: str | None) -> dict[str, str]:
@@ -76,13 +78,46 @@ def listing_url(
     return client.url(f"repos/{full_name}/{ENDPOINT_PATHS[endpoint]}?{urlencode(params)}")
 
 
+_DECODER = json.JSONDecoder()
+_SPACE = re.compile(r"[ \t\n\r]*")
+
+
+def decode_array(text: str) -> tuple[list[dict], list[str]]:
+    """A JSON array's elements and each element's text exactly as received.
+
+    Storing the received text as raw_json spares encoding every object again; decoding
+    element by element costs the same as decoding the whole array at once.
+    """
+    items, texts = [], []
+    index = _SPACE.match(text, 0).end()
+    if text[index : index + 1] != "[":
+        raise ValueError("not a JSON array")
+    index = _SPACE.match(text, index + 1).end()
+    if text[index : index + 1] == "]":
+        return items, texts
+    while True:
+        item, end = _DECODER.raw_decode(text, index)
+        items.append(item)
+        texts.append(text[index:end])
+        index = _SPACE.match(text, end).end()
+        separator = text[index : index + 1]
+        if separator == "]":
+            return items, texts
+        if separator != ",":
+            raise ValueError(f"unexpected {separator!r} at {index}")
+        index = _SPACE.match(text, index + 1).end()
+
+
 def _get_page(client: GitHubClient, url: str, etag: str | None):
     response = client.get(url, etag=etag)
     links = parse_links(response.headers.get("Link"))
-    items = [] if response.status_code == 304 else response.json()
-    if not isinstance(items, list):
-        raise CrawlError(f"expected a list from {url.split('?')[0]}, got {type(items).__name__}")
-    return response, items, links
+    if response.status_code == 304:
+        return response, [], [], links
+    try:
+        items, texts = decode_array(response.content.decode("utf-8"))
+    except ValueError as error:  # also UnicodeDecodeError
+        raise CrawlError(f"{url.split('?')[0]} did not answer a JSON list: {error}") from None
+    return response, items, texts, links
 
 
 def fetch_updated(
@@ -96,7 +131,7 @@ def fetch_updated(
     restarts_at: str | None = "\0"
     while True:
         try:
-            response, items, links = _get_page(client, url, etag)
+            response, items, texts, links = _get_page(client, url, etag)
         except DeepPageRefused:
             if restarts_at == cursor.since:
                 raise CrawlError(
@@ -126,7 +161,7 @@ def fetch_updated(
             etag=response.headers.get("ETag") if finished else None,
             done=finished,
         )
-        yield Page(endpoint, url, items, cursor, _page_number(links.get("last")))
+        yield Page(endpoint, url, items, cursor, _page_number(links.get("last")), texts=texts)
         if finished:
             return
         if next_url:
@@ -154,13 +189,15 @@ def fetch_events(
     first_etag = start.etag if start.next_url else None
     first = start.next_url is None
     while True:
-        response, items, links = _get_page(client, url, etag)
+        response, items, texts, links = _get_page(client, url, etag)
         if response.status_code == 304:
             yield Page("events", url, [], replace(start, done=True), not_modified=True)
             return
         if first:
             first_etag = response.headers.get("ETag")
-        fresh = [e for e in items if known is None or e["id"] > known]
+        keep = [known is None or e["id"] > known for e in items]
+        fresh = [e for e, k in zip(items, keep, strict=True) if k]
+        fresh_texts = [t for t, k in zip(texts, keep, strict=True) if k]
         top_id = max([top_id or 0, *(e["id"] for e in fresh)]) or None
         next_url = links.get("next") if len(fresh) == len(items) else None
         done = next_url is None
@@ -168,7 +205,7 @@ def fetch_events(
         # The first page's ETag is kept from the start: a finished run's first URL is the next
         # run's first URL, so an unchanged repository answers it with 304.
         cursor = Cursor(since=since, next_url=next_url, etag=first_etag, done=done)
-        yield Page("events", url, fresh, cursor, _page_number(links.get("last")))
+        yield Page("events", url, fresh, cursor, _page_number(links.get("last")), texts=fresh_texts)
         if done:
             return
         url, etag, first = next_url, None, False

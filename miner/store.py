@@ -49,6 +49,11 @@ def raw_json(item: dict) -> str:
     return json.dumps(item, ensure_ascii=False, separators=(",", ":"))
 
 
+def _with_texts(items: Sequence[dict], texts: Sequence[str] | None):
+    """Items paired with their JSON text as received, when the caller kept it (else None)."""
+    return zip(items, texts if texts is not None else [None] * len(items), strict=True)
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
@@ -156,7 +161,9 @@ def _user_id(user: dict | None) -> int | None:
 # --- issues ---------------------------------------------------------------------------------
 
 
-def _issue_row(item: dict, repository_id: int, provenance: Provenance) -> dict:
+def _issue_row(
+    item: dict, repository_id: int, provenance: Provenance, text: str | None = None
+) -> dict:
     reactions = item.get("reactions") or {}
     return {
         "id": item["id"],
@@ -177,7 +184,7 @@ def _issue_row(item: dict, repository_id: int, provenance: Provenance) -> dict:
         "created_at": parse_time(item["created_at"]),
         "updated_at": parse_time(item["updated_at"]),
         "closed_at": parse_time(item.get("closed_at")),
-        "raw_json": raw_json(item),
+        "raw_json": raw_json(item) if text is None else text,
         **provenance.columns(),
     }
 
@@ -211,11 +218,14 @@ class PreparedPage:
 
 
 def prepare_issues(
-    repository_id: int, items: Sequence[dict], provenance: Provenance
+    repository_id: int,
+    items: Sequence[dict],
+    provenance: Provenance,
+    texts: Sequence[str] | None = None,
 ) -> PreparedPage:
     return PreparedPage(
         users=_user_rows([i.get("user") for i in items] + [i.get("closed_by") for i in items]),
-        issues=[_issue_row(i, repository_id, provenance) for i in items],
+        issues=[_issue_row(i, repository_id, provenance, t) for i, t in _with_texts(items, texts)],
         labels=[_label_row(lab, repository_id) for i in items for lab in i.get("labels") or []],
         issue_labels=[
             {"issue_id": i["id"], "label_id": lab["id"]}
@@ -253,7 +263,9 @@ def save_issues(
 # --- comments and events --------------------------------------------------------------------
 
 
-def _comment_row(item: dict, repository_id: int, provenance: Provenance) -> dict:
+def _comment_row(
+    item: dict, repository_id: int, provenance: Provenance, text: str | None = None
+) -> dict:
     return {
         "id": item["id"],
         "repository_id": repository_id,
@@ -264,17 +276,22 @@ def _comment_row(item: dict, repository_id: int, provenance: Provenance) -> dict
         "body": item.get("body"),
         "created_at": parse_time(item["created_at"]),
         "updated_at": parse_time(item.get("updated_at") or item["created_at"]),
-        "raw_json": raw_json(item),
+        "raw_json": raw_json(item) if text is None else text,
         **provenance.columns(),
     }
 
 
 def prepare_comments(
-    repository_id: int, items: Sequence[dict], provenance: Provenance
+    repository_id: int,
+    items: Sequence[dict],
+    provenance: Provenance,
+    texts: Sequence[str] | None = None,
 ) -> PreparedPage:
     return PreparedPage(
         users=_user_rows(i.get("user") for i in items),
-        comments=[_comment_row(i, repository_id, provenance) for i in items],
+        comments=[
+            _comment_row(i, repository_id, provenance, t) for i, t in _with_texts(items, texts)
+        ],
     )
 
 
@@ -286,7 +303,9 @@ def save_comments(
         save_prepared(connection, prepare_comments(repository_id, items, provenance))
 
 
-def _event_row(item: dict, repository_id: int, provenance: Provenance) -> dict:
+def _event_row(
+    item: dict, repository_id: int, provenance: Provenance, text: str | None = None
+) -> dict:
     issue = item.get("issue") or {}
     return {
         "id": item["id"],
@@ -298,17 +317,22 @@ def _event_row(item: dict, repository_id: int, provenance: Provenance) -> dict:
         "label_name": (item.get("label") or {}).get("name"),
         "commit_id": item.get("commit_id"),
         "created_at": parse_time(item["created_at"]),
-        "raw_json": raw_json(item),
+        "raw_json": raw_json(item) if text is None else text,
         **provenance.columns(),
     }
 
 
 def prepare_events(
-    repository_id: int, items: Sequence[dict], provenance: Provenance
+    repository_id: int,
+    items: Sequence[dict],
+    provenance: Provenance,
+    texts: Sequence[str] | None = None,
 ) -> PreparedPage:
     return PreparedPage(
         users=_user_rows(i.get("actor") for i in items),
-        issue_events=[_event_row(i, repository_id, provenance) for i in items],
+        issue_events=[
+            _event_row(i, repository_id, provenance, t) for i, t in _with_texts(items, texts)
+        ],
     )
 
 
