@@ -31,9 +31,10 @@ from pathlib import Path
 import click
 from sqlalchemy import select
 from sqlalchemy.engine import Connection, Engine
+from tqdm import tqdm
 
 from db import schema, upsert
-from db.cli import db_option, open_for_cli, user_errors
+from db.cli import db_option, open_for_cli, progress_enabled, user_errors
 from miner.store import ensure_repository, save_users, utcnow
 
 SOURCE = "makkouk-icsme2022"
@@ -282,7 +283,8 @@ def import_study(
     folder = Path(folder)
     read = 0
     page: list[StudyIssue] = []
-    for item in iter_study_issues(folder):
+    rows = iter_study_issues(folder)
+    for item in tqdm(rows, desc=SOURCE, unit=" issues", disable=not progress_enabled()):
         page.append(item)
         if len(page) == page_size:
             read += _commit(engine, page, folder)
