@@ -281,6 +281,7 @@ def import_study(
 ) -> tuple[int, int]:
     """Load the study folder page by page; returns (issues read, issues given a category)."""
     folder = Path(folder)
+    check_folder(folder)  # before the progress bar: a wrong folder is one clean error line
     read = 0
     page: list[StudyIssue] = []
     rows = iter_study_issues(folder)
