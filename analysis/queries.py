@@ -5,6 +5,7 @@ frames built here. An issue's category is resolved in this order (`resolve_categ
 
 1. the latest adjudication by a human (annotations.kind = 'adjudication');
 2. the human label when every annotator who labeled it agrees (or there is a single one);
+   'unsure' and 'skipped' answers do not count;
 3. the latest classifier prediction that did not abstain and whose probability reaches the
    threshold;
 4. otherwise no category: the issue counts in figures that need none and is excluded from the
@@ -208,7 +209,8 @@ def resolve_categories(
     out["category_source"] = np.select([from_human, from_machine], ["human", "classifier"], "none")
     out["confidence"] = ids.map(machine["probability"]).where(from_machine)
     out["model_version"] = ids.map(machine["model_version"]).where(from_machine)
-    counts = annotations[annotations["status"] == "labeled"].groupby("issue_id")["annotator"]
+    answered = annotations[(annotations["status"] == "labeled") & (annotations["kind"] == "label")]
+    counts = answered.groupby("issue_id")["annotator"]
     out["annotators"] = ids.map(counts.nunique()).fillna(0).astype(int)
     return out
 
