@@ -230,6 +230,7 @@ def _parse_fault(value: str):
 )
 @click.option("--max-page", type=int, help="Refuse pages past this with 422 (deep pages).")
 @click.option("--delay", type=float, default=0.0, help="Seconds added to every response.")
+@click.option("--prefix", default="", help="Path before /repos, e.g. /api/v3 (GitHub Enterprise).")
 @click.option(
     "--fault",
     "faults",
@@ -248,6 +249,7 @@ def fake_github(
     max_page: int | None,
     delay: float,
     faults: tuple[str, ...],
+    prefix: str,
 ) -> None:
     """Serve a corpus directory as a local stand-in of the GitHub REST API."""
     from miner.fake_github import FakeGitHub
@@ -262,6 +264,7 @@ def fake_github(
         reset_seconds=reset_seconds,
         max_page=max_page,
         delay=delay,
+        prefix=prefix,
     )
     for fault in faults:
         parsed = _parse_fault(fault)

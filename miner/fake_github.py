@@ -209,6 +209,7 @@ class Settings:
     anonymous_budget: int = 60
     reset_seconds: float = 3600.0
     max_page: int | None = None  # pages past this are refused with 422, like GitHub's deep pages
+    prefix: str = ""  # e.g. "/api/v3", to stand in for a GitHub Enterprise server
     delay: float = 0.0  # seconds added to every response
     renames: dict[str, str] = field(default_factory=dict)  # old full name -> canonical
 
@@ -245,6 +246,11 @@ class FakeGitHub:
 
     @property
     def url(self) -> str:
+        """The API base URL (with the Enterprise-style prefix, if any)."""
+        return f"{self.host_url}{self.settings.prefix.rstrip('/')}"
+
+    @property
+    def host_url(self) -> str:
         return f"http://127.0.0.1:{self._server.server_address[1]}"
 
     def _load(self, root: Path, wanted: Iterable[str] | None) -> dict[str, _Repository]:
@@ -431,7 +437,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _route(self) -> _Response:
         parts = urlsplit(self.path)
-        segments = [s for s in parts.path.split("/") if s]
+        prefix = self.fake.settings.prefix.rstrip("/")
+        if not parts.path.startswith(f"{prefix}/"):
+            return _message(404, "Not Found")
+        segments = [s for s in parts.path[len(prefix) :].split("/") if s]
         if len(segments) < 3 or segments[0] != "repos":
             return _message(404, "Not Found")
         full_name = f"{segments[1]}/{segments[2]}"
@@ -492,7 +501,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _links(self, path: str, arg: dict, page: int, last: int) -> str:
         def url(number: int) -> str:
-            return f"{self.fake.url}{path}?{urlencode({**arg, 'page': number})}"
+            return f"{self.fake.host_url}{path}?{urlencode({**arg, 'page': number})}"
 
         links = []
         if page < last:

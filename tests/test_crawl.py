@@ -19,6 +19,7 @@ from db.engine import open_database
 from miner.corpus import iter_comments, iter_issues
 from miner.crawl import RepositorySpec
 from miner.fake_github import FakeGitHub
+from miner.fetch import decode_array
 from miner.transport import InvalidRepositoryName, RetriesExhausted
 from mlissues.cli import main
 from tests.crawl_support import FAST, comment, count, crawl, dump, issue, write_folder
@@ -100,7 +101,7 @@ def test_second_run_fetches_only_what_changed_since_the_cursor(db_url, api, kera
 
 def test_deep_page_refusal_restarts_the_window_at_the_cursor(db_url, corpus, keras):
     with FakeGitHub(corpus, repositories=[KERAS], max_page=2) as api:
-        crawl(db_url, api.url, [KERAS], per_page=10)
+        crawl(db_url, api.url, [KERAS], per_page=20)
         refused = [p for p in api.stats.paths if "page=3" in p]
     assert refused, "the stand-in never refused a deep page"
     assert count(db_url, "issues") == 65 and count(db_url, "comments") == 332
@@ -317,3 +318,57 @@ def test_awkward_items_are_stored_faithfully(db_url, tmp_path):
     )
     assert count(db_url, "issue_labels") == 2
     assert _rows(db_url, schema.comments)[0]["body"] == comments[0]["body"]
+
+
+def test_since_and_an_enterprise_style_api_url(corpus, tmp_path, keras):
+    since = sorted(i["updated_at"] for i in keras["issues"])[50][:10]  # a date, as users type it
+    db = tmp_path / "ghe.db"
+    with FakeGitHub(corpus, repositories=[KERAS], prefix="/api/v3") as api:
+        result = cli(KERAS, "--db", str(db), "--api-url", f"{api.url}", "--token", "t",
+                     "--since", since, "--no-comments")  # fmt: skip
+        assert api.url.endswith("/api/v3")
+    assert result.exit_code == 0, result.output
+    expected = {i["id"] for i in keras["issues"] if i["updated_at"][:10] >= since}
+    assert {r["id"] for r in _rows(f"sqlite:///{db}", schema.issues)} == expected
+    assert 0 < len(expected) < 65
+    bad = cli(KERAS, "--db", str(db), "--since", "last tuesday")
+    assert bad.exit_code == 2 and "YYYY-MM-DD" in bad.output
+
+
+@pytest.mark.parametrize(
+    ("text", "items"),
+    [
+        ("[]", []),
+        (' [ {"a": [1, "]"]} ,\n{"b":null} ] ', [{"a": [1, "]"]}, {"b": None}]),
+    ],
+)
+def test_decode_array_keeps_each_items_text_as_received(text, items):
+    decoded, texts = decode_array(text)
+    assert decoded == items
+    assert [json.loads(t) for t in texts] == items
+    assert all(t in text for t in texts)
+    with pytest.raises(ValueError):
+        decode_array('{"message": "not a list"}')
+
+
+def test_a_page_and_its_cursor_commit_together(db_url, api, monkeypatch, tmp_path):
+    import miner.crawl
+
+    clean = f"sqlite:///{tmp_path / 'clean.db'}"
+    crawl(clean, api.url, [KERAS], per_page=20)
+    real_save, calls = miner.crawl.save_prepared, []
+
+    def failing_save(connection, rows):
+        calls.append(1)
+        real_save(connection, rows)
+        if len(calls) == 3:
+            raise OSError("disk full")  # after the rows, before the commit
+
+    monkeypatch.setattr(miner.crawl, "save_prepared", failing_save)
+    with pytest.raises(OSError):
+        crawl(db_url, api.url, [KERAS], per_page=20)
+    state = {r["endpoint"]: r for r in _rows(db_url, schema.crawl_state)}
+    assert count(db_url, "issues") == 40 and "page=3" in state["issues"]["next_url"]
+    monkeypatch.setattr(miner.crawl, "save_prepared", real_save)
+    crawl(db_url, api.url, [KERAS], per_page=20)
+    assert dump(db_url) == dump(clean)
