@@ -315,6 +315,16 @@ class FakeGitHub:
         with self._lock:
             setattr(repo, endpoint, _Collection(merged.values()))
 
+    def rename(self, old: str, new: str) -> None:
+        """Rename a served repository: `old` answers 301 from now on, as on GitHub."""
+        with self._lock:
+            repo = self.repos.pop(old.lower())
+            metadata = json.loads(repo.metadata)
+            metadata.update(name=new.split("/")[1], full_name=new, url=f"{self.url}/repos/{new}")
+            repo.metadata, repo.full_name = _dump(metadata), new
+            self.repos[new.lower()] = repo
+            self.settings.renames[old.lower()] = new
+
     def remaining(self, token: str | None = None) -> int:
         with self._lock:
             return self._budget(token or "", time.time()).remaining

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import shutil
 from pathlib import Path
 
 from sqlalchemy import select
@@ -38,14 +37,6 @@ CRAWLED_TABLES = (
     "issue_events",
     "crawl_state",
 )
-
-
-def copy_slice(corpus: Path, folders: list[str], target: Path) -> Path:
-    """A corpus directory holding only the named folders (linked, not copied into the repo)."""
-    target.mkdir(parents=True, exist_ok=True)
-    for folder in folders:
-        shutil.copytree(corpus / folder, target / folder)
-    return target
 
 
 def write_folder(root: Path, folder: str, issues: list[dict], comments: list[dict]) -> Path:

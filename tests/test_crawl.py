@@ -273,6 +273,29 @@ def test_renamed_repository_is_stored_under_its_canonical_name(db_url, corpus):
     assert count(db_url, "issues") == 805
 
 
+def test_a_rename_after_the_first_crawl_keeps_one_repository(sqlite_url, corpus):
+    old, new = "apache/incubator-mxnet", "apache/mxnet"
+    with FakeGitHub(corpus, repositories=[old]) as api:
+        crawl(sqlite_url, api.url, [old], comments=False)
+        api.rename(old, new)
+        reports, _ = crawl(sqlite_url, api.url, [old], comments=False)
+        assert reports[0].name == new and reports[0].not_modified == 1  # issues: 304
+    assert [r["full_name"] for r in _rows(sqlite_url, schema.repositories)] == [new]
+    assert [r["alias"] for r in _rows(sqlite_url, schema.repository_aliases)] == [old]
+    assert count(sqlite_url, "issues") == 805
+
+
+def test_anonymous_crawl_says_so(api, tmp_path, monkeypatch):
+    monkeypatch.delenv("GITHUB_TOKEN", raising=False)
+    result = CliRunner().invoke(
+        main, ["crawl", KERAS, "--db", str(tmp_path / "a.db"), "--api-url", api.url,
+               "--no-comments"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "no token: anonymous requests are limited to 60 per hour" in result.output
+    assert api.remaining(None) < 60
+
+
 @pytest.mark.parametrize("suffix", ["toml", "yaml"])
 def test_study_config_groups_repositories(corpus, tmp_path, suffix):
     text = {

@@ -7,9 +7,11 @@ import json
 import subprocess
 import sys
 
+import click
 import pytest
 import requests
 
+from miner.cli import _parse_fault
 from miner.corpus import iter_issues
 from miner.fake_github import FakeGitHub, Fault
 from miner.fetch import parse_links
@@ -191,3 +193,10 @@ def test_command_line_prints_its_url_and_serves(tmp_path):
     finally:
         server.kill()
         server.wait()
+
+
+def test_fault_option_syntax():
+    assert _parse_fault("secondary:3:/comments") == Fault("secondary", 3, "/comments")
+    assert _parse_fault("500") == Fault("500", 1, "")
+    with pytest.raises(click.BadParameter):
+        _parse_fault("teapot:2")
