@@ -1,6 +1,7 @@
 """The crawler: resolve each repository, then fetch and save its endpoints page by page.
 
-A fetch thread walks the `Link` pages into a small queue while the calling thread writes: every
+A fetch thread (miner.pipeline) walks the `Link` pages and builds their rows while the calling
+thread writes: every
 page is saved in its own transaction together with its crawl_state cursor (see miner.fetch), so
 the database is consistent after a SIGKILL at any moment and the next run resumes where the last
 commit left off. Errors of the fetch thread surface in the writer after the pages before them
@@ -9,12 +10,8 @@ are stored.
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import queue
 import re
-import sqlite3
-import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -25,6 +22,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from db import schema, upsert
 from miner.fetch import PER_PAGE, Cursor, Page, fetch_events, fetch_updated
+from miner.pipeline import background_checkpoints, prefetch, tune_writer
 from miner.store import (
     PreparedPage,
     Provenance,
@@ -96,46 +94,6 @@ def normalize_since(value: str) -> str:
     if moment is None:
         raise ValueError("empty date")
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-# --- the fetch thread ------------------------------------------------------------------------
-
-_END = object()
-
-
-def prefetch(pages: Iterator[Page], depth: int = 8) -> Iterator[Page]:
-    """Run a page generator in a thread, a bounded queue ahead of the consumer."""
-    handoff: queue.Queue = queue.Queue(depth)
-    stop = threading.Event()
-
-    def put(item) -> bool:
-        while not stop.is_set():
-            try:
-                handoff.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def produce() -> None:
-        try:
-            for page in pages:
-                if not put(page):
-                    return
-            put(_END)
-        except BaseException as error:  # handed to the writer, which raises it
-            put(error)
-
-    thread = threading.Thread(target=produce, name="mlissues-fetch", daemon=True)
-    thread.start()
-    try:
-        while (item := handoff.get()) is not _END:
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
-        thread.join(timeout=5)
 
 
 # --- state -----------------------------------------------------------------------------------
@@ -332,53 +290,6 @@ def _pages_for(
     return fetch_updated(client, full_name, endpoint, start, options.per_page)
 
 
-def _tune_writer(connection: Connection) -> None:
-    """Leave SQLite's WAL checkpoints to the checkpoint thread (see background_checkpoints).
-
-    The writer's own automatic checkpoint stays as a backstop, at 256 MB instead of 4 MB.
-    """
-    if connection.dialect.name == "sqlite":
-        connection.exec_driver_sql("PRAGMA wal_autocheckpoint=65536")
-        connection.exec_driver_sql("PRAGMA cache_size=-65536")
-        connection.commit()  # ends the autobegun transaction; pages begin their own
-
-
-@contextlib.contextmanager
-def background_checkpoints(engine: Engine, every: float = 0.25) -> Iterator[None]:
-    """Copy SQLite's WAL into the database file from a thread of its own.
-
-    A checkpoint ends in an fsync of the database file, which on a virtual disk took a third
-    of a large crawl when the writer ran it itself every 4 MB of pages. A PASSIVE checkpoint
-    on another connection never blocks the writer, and sqlite3 releases the GIL while it waits
-    on the disk, so writing and syncing overlap. WAL with synchronous=NORMAL keeps every
-    committed page safe from a killed process either way. No-op on other databases.
-    """
-    path = engine.url.database if engine.dialect.name == "sqlite" else None
-    if not path or path == ":memory:":
-        yield
-        return
-    stop = threading.Event()
-
-    def checkpoint_loop() -> None:
-        raw = sqlite3.connect(path, timeout=10, isolation_level=None, check_same_thread=False)
-        try:
-            while not stop.wait(every):
-                raw.execute("PRAGMA wal_checkpoint(PASSIVE)")
-            raw.execute("PRAGMA wal_checkpoint(PASSIVE)")  # what the last pages left
-        except sqlite3.Error as error:  # the writer's own checkpoints take over
-            log.debug("background checkpoint stopped: %s", error)
-        finally:
-            raw.close()
-
-    thread = threading.Thread(target=checkpoint_loop, name="mlissues-checkpoint", daemon=True)
-    thread.start()
-    try:
-        yield
-    finally:
-        stop.set()
-        thread.join()
-
-
 def _progress(options: CrawlOptions, full_name: str, endpoint: str):
     from tqdm import tqdm
 
@@ -434,7 +345,7 @@ class Crawler:
         started_at, stored = utcnow(), 0
         bar = _progress(self.options, full_name, endpoint)
         with bar, self.engine.connect() as connection:
-            _tune_writer(connection)
+            tune_writer(connection)
             try:
                 for page, rows in prefetch(prepared(pages, repository_id)):
                     totals["items"] += len(page.items)
