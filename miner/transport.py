@@ -239,6 +239,10 @@ class GitHubClient:
             raise RetriesExhausted(
                 f"{self.api_url} did not answer within {self.policy.timeout:.0f} s; {RESUME_HINT}"
             ) from None
+        except requests.RequestException as error:  # e.g. a body cut off mid-transfer
+            raise RetriesExhausted(
+                f"the answer from {self.api_url} broke off ({type(error).__name__}); {RESUME_HINT}"
+            ) from None
         retries = response.raw.retries if response.raw is not None else None
         self.counters.requests += 1 + (len(retries.history) if retries is not None else 0)
         self._note_quota(token, response)
