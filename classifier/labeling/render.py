@@ -65,6 +65,8 @@ STYLE = """
 .mli-issue pre { background: #f6f8fa; padding: 8px; overflow-x: auto; max-height: 22em;
   white-space: pre; font-size: 12px; border-radius: 4px; }
 .mli-issue code { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; }
+.mli-issue table { border-collapse: collapse; margin: 6px 0; }
+.mli-issue th, .mli-issue td { border: 1px solid #d0d7de; padding: 2px 8px; }
 .mli-comment { border-top: 1px solid #d8dee4; margin-top: 8px; padding-top: 4px; }
 .mli-issue details > summary { cursor: pointer; color: #0969da; margin: 8px 0; }
 .mli-defs td { vertical-align: top; padding: 2px 6px; font-size: 12px; }

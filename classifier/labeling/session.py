@@ -18,7 +18,7 @@ from sqlalchemy.engine import Engine
 
 from classifier.labeling import store
 from classifier.labeling.sampling import Assignment, Strategy, make_strategy
-from classifier.labeling.store import Annotation, IssueView
+from classifier.labeling.store import Annotation, AnnotationError, IssueView
 from taxonomy import Taxonomy, default_taxonomy
 
 log = logging.getLogger(__name__)
@@ -46,6 +46,8 @@ class LabelingSession:
     ):
         self.engine = engine
         self.annotator = annotator.strip()
+        if not self.annotator:
+            raise AnnotationError("choose an annotator name first")
         self.taxonomy = taxonomy or default_taxonomy()
         self.strategy = (
             make_strategy(strategy, seed=seed, taxonomy=self.taxonomy)

@@ -14,7 +14,9 @@ from html import escape
 import ipywidgets as widgets
 
 from classifier.labeling.render import definitions_html, issue_html
+from classifier.labeling.sampling import STRATEGIES, Assignment, SamplingError
 from classifier.labeling.session import LabelingSession
+from classifier.labeling.store import AnnotationError
 
 SKIP_KEY, UNSURE_KEY, UNDO_KEY = "s", "u", "z"
 _CATEGORY_KEYS = "1234567890qwertyiopadfghjklxcvbnm"
@@ -35,7 +37,10 @@ class LabelingPanel:
         self.keys = category_keys(session.taxonomy.codes)
         self.issue = widgets.HTML()
         self.status = widgets.HTML()
-        self.note = widgets.Text(placeholder="note (optional), saved with the answer")
+        self.note = widgets.Text(
+            placeholder="note (optional), saved with the answer",
+            layout=widgets.Layout(width="60%"),
+        )
         self.key_box = widgets.Text(
             placeholder="click here, then press a key", continuous_update=True
         )
@@ -134,3 +139,61 @@ class LabelingPanel:
         self.issue.value = issue_html(issue) if issue else "<p><b>Nothing left to label.</b></p>"
         for button in (*self.category_buttons.values(), self.skip_button):
             button.disabled = issue is None
+
+
+class SetupForm:
+    """Choose annotator, strategy and overlap, then start: the panel appears below the form."""
+
+    def __init__(
+        self,
+        engine,
+        annotator: str = "",
+        strategy: str = "keyword",
+        annotators: Sequence[str] = (),
+        overlap: float = 0.0,
+    ):
+        self.engine = engine
+        self.panel: LabelingPanel | None = None
+        self.annotator = widgets.Text(value=annotator, description="annotator")
+        self.strategy = widgets.Dropdown(options=STRATEGIES, value=strategy, description="strategy")
+        self.annotators = widgets.Text(
+            value=",".join(annotators), description="team", placeholder="alice,bob (for overlap)"
+        )
+        self.overlap = widgets.FloatSlider(
+            value=overlap, min=0.0, max=1.0, step=0.05, description="overlap"
+        )
+        self.start_button = widgets.Button(description="start labeling", button_style="primary")
+        self.start_button.on_click(lambda _button: self.start())
+        self.output = widgets.Output()
+        self.message = widgets.HTML()
+        fields = [self.annotator, self.strategy, self.annotators, self.overlap, self.start_button]
+        self.widget = widgets.VBox(
+            [widgets.HBox(fields[:2]), widgets.HBox(fields[2:]), self.message, self.output]
+        )
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        display(self.widget)
+
+    def start(self) -> LabelingPanel | None:
+        """A panel for the chosen settings (None, with a message, when they are unusable)."""
+        team = tuple(name.strip() for name in self.annotators.value.split(",") if name.strip())
+        try:
+            session = LabelingSession(
+                self.engine,
+                self.annotator.value,
+                self.strategy.value,
+                assignment=Assignment(team, self.overlap.value),
+            )
+        except (SamplingError, AnnotationError) as error:
+            self.message.value = f"<b style='color:#b35900'>{escape(str(error))}</b>"
+            return None
+        self.message.value = ""
+        self.panel = LabelingPanel(session)
+        self.output.clear_output()
+        with self.output:
+            from IPython.display import display
+
+            display(self.panel.widget)
+        return self.panel
