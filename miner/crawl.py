@@ -347,7 +347,9 @@ class Crawler:
         with bar, self.engine.connect() as connection:
             tune_writer(connection)
             try:
-                for page, rows in prefetch(prepared(pages, repository_id)):
+                # with --max-issues, fetch no further ahead than the page being written
+                depth = 1 if endpoint == "issues" and self.options.max_issues else 8
+                for page, rows in prefetch(prepared(pages, repository_id), depth):
                     totals["items"] += len(page.items)
                     totals["requests"] += 1
                     with connection.begin():  # the page and its cursor, all or nothing

@@ -110,6 +110,7 @@ def test_deep_page_refusal_restarts_the_window_at_the_cursor(db_url, corpus, ker
 def test_max_issues_stops_early_and_the_next_run_continues(sqlite_url, api):
     crawl(sqlite_url, api.url, [KERAS], per_page=10, max_issues=20, comments=False)
     assert count(sqlite_url, "issues") == 20
+    assert api.stats.counted <= 1 + 2 + 2  # repository, 2 pages, at most 2 fetched ahead
     crawl(sqlite_url, api.url, [KERAS], per_page=10, comments=False)
     assert count(sqlite_url, "issues") == 65
 
