@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from html.parser import HTMLParser
 
-from classifier.labeling import LabelingSession
+from classifier.labeling import Assignment, LabelingSession
 from classifier.labeling.render import markdown_html, thread_html
 from classifier.labeling.store import Comment
-from classifier.labeling.widgets import LabelingPanel, category_keys
+from classifier.labeling.widgets import LabelingPanel, SetupForm, category_keys
 from taxonomy import default_taxonomy
 from tests import test_labeling_support as support
 from tests.test_labeling_support import annotation_rows
@@ -152,3 +152,15 @@ def test_long_threads_fold_their_middle():
     shown, rest = html.split("<details>")
     assert "c1" in shown and "c2" in shown and "c3" not in shown
     assert "<summary>4 more comments</summary>" in rest and rest.rstrip().endswith("c7</p>\n</div>")
+
+
+def test_setup_form_starts_a_panel_or_says_what_is_wrong(engine):
+    form = SetupForm(engine, annotator="", strategy="random", annotators=("alice", "bob"))
+    assert form.start() is None and "annotator name" in form.message.value
+    form.annotator.value = "carol"
+    assert form.start() is None and "carol" in form.message.value
+    form.annotator.value = "alice"
+    form.overlap.value = 0.5
+    form.start_button.click()
+    assert form.panel.session.annotator == "alice" and form.message.value == ""
+    assert form.panel.session.assignment == Assignment(("alice", "bob"), 0.5)
