@@ -8,7 +8,9 @@ from dataclasses import dataclass
 import pandas as pd
 from sqlalchemy.engine import Engine
 
+from classifier.documents import issue_documents, issue_ids_by_reference
 from classifier.labeling.sampling import UNCERTAINTY, SamplingError, most_uncertain, random_order
+from classifier.labels import annotation_rows, final_labels
 from taxonomy import Taxonomy
 
 log = logging.getLogger(__name__)
@@ -18,9 +20,6 @@ MIN_TRAINING_LABELS = 10
 
 def training_labels(engine: Engine) -> pd.Series:
     """The final category of every labeled issue (adjudication, else majority), by issue id."""
-    from classifier.documents import issue_ids_by_reference
-    from classifier.labels import annotation_rows, final_labels
-
     labels = final_labels(annotation_rows(engine))
     references = list(zip(labels["repository"], labels["number"], strict=True))
     ids = issue_ids_by_reference(engine, references)
@@ -30,8 +29,7 @@ def training_labels(engine: Engine) -> pd.Series:
 
 def train_on_annotations(engine: Engine, min_labels: int = MIN_TRAINING_LABELS):
     """The classifier's pipeline fitted on the labels so far, or None while there are too few."""
-    from classifier.documents import issue_documents
-    from classifier.model import build_pipeline
+    from classifier.model import build_pipeline  # scikit-learn and spaCy: only when used
 
     labels = training_labels(engine)
     if len(labels) < min_labels or labels.nunique() < 2:
@@ -68,7 +66,7 @@ class UncertaintyStrategy:
 
     def current_model(self, engine: Engine):
         if self.model == "default":
-            from classifier.model import load_model
+            from classifier.model import load_model  # scikit-learn and spaCy: only when used
 
             self.model = load_model()
         if self.model is not None:
@@ -81,8 +79,6 @@ class UncertaintyStrategy:
         if model is None:
             log.info("too few labels to train a classifier yet; sampling at random")
             return shuffled
-        from classifier.documents import issue_documents
-
         pool, rest = sorted(shuffled[: self.pool_size]), shuffled[self.pool_size :]
         proba = model.predict_proba(issue_documents(engine, pool))  # rows ordered by issue id
         return most_uncertain(proba, pool, self.measure) + rest
