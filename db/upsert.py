@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 
 from sqlalchemy import Table
 from sqlalchemy.dialects import postgresql, sqlite
@@ -38,7 +39,9 @@ def upsert(
     connection.execute(statement, rows)
 
 
+@lru_cache(maxsize=64)
 def _statement(dialect: str, table: Table, key: tuple[str, ...], update: tuple[str, ...]):
+    # Building an ON CONFLICT statement costs ~0.5 ms; a crawl asks for the same few per page.
     statement = _DIALECT_INSERT[dialect](table)
     if update:
         return statement.on_conflict_do_update(
