@@ -9,6 +9,7 @@ keyword-rules baseline that the evaluation reports beside the model.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 
 import numpy as np
 import pandas as pd
@@ -39,7 +40,32 @@ LABEL_RULES: dict[str, str] = {
 }
 _LABEL_PATTERNS = [(re.compile(pattern), code) for pattern, code in LABEL_RULES.items()]
 # Keyword matching reads this much of an issue: enough for title, description and first log.
-KEYWORD_CHARS = 6000
+KEYWORD_CHARS = 5000
+_WORD = re.compile(r"[a-z0-9_]+")
+
+
+def keyword_hits(text: str, keywords: list[tuple[list[str], list[str]]]) -> list[int]:
+    """Hits of each keyword group (words, phrases) in lowercased text.
+
+    A plain word matches the words it begins (leak -> leaks, allocat -> allocator, but not
+    'port' inside 'import'); other keywords ("out of memory", "error: ") match as substrings.
+    """
+    tokens = sorted(_WORD.findall(text))
+    counts = []
+    for words, phrases in keywords:
+        hits = sum(text.count(phrase) for phrase in phrases)
+        for word in words:
+            start = bisect_left(tokens, word)
+            hits += bisect_left(tokens, word + "\U0010ffff", start) - start
+        counts.append(hits)
+    return counts
+
+
+def split_keywords(keywords: list[str]) -> tuple[list[str], list[str]]:
+    """(plain words, other phrases) of a keyword list, lowercased."""
+    lowered = [k.lower() for k in keywords]
+    words = [k for k in lowered if _WORD.fullmatch(k)]
+    return words, [k for k in lowered if not _WORD.fullmatch(k)]
 
 
 def taxonomy_keywords(taxonomy: Taxonomy | None = None) -> dict[str, list[str]]:
@@ -130,7 +156,7 @@ class WeakSignals(TransformerMixin, BaseEstimator):
     def fit(self, X, y=None):
         keywords = self.keywords if self.keywords is not None else taxonomy_keywords()
         self.codes_ = list(keywords)
-        self.keywords_ = {code: [word.lower() for word in keywords[code]] for code in self.codes_}
+        self.keywords_ = {code: split_keywords(keywords[code]) for code in self.codes_}
         return self
 
     def transform(self, X) -> sp.csr_matrix:
@@ -138,13 +164,14 @@ class WeakSignals(TransformerMixin, BaseEstimator):
         texts = [text[:KEYWORD_CHARS].lower() for text in issue_text(X)]
         titles = [str(title).lower() for title in X["title"].fillna("")]
         labels = [label_rule_codes(label_names(v)) for v in _column(X, "labels")]
-        n = len(self.codes_)
-        matrix = np.zeros((len(texts), 3 * n), dtype=np.float64)
-        for j, code in enumerate(self.codes_):
-            words = self.keywords_[code]
-            matrix[:, j] = [sum(text.count(word) for word in words) for text in texts]
-            matrix[:, n + j] = [sum(word in title for word in words) for title in titles]
-            matrix[:, 2 * n + j] = [code in hits for hits in labels]
+        groups = [self.keywords_[code] for code in self.codes_]
+        matrix = np.hstack(
+            [
+                np.array([keyword_hits(text, groups) for text in texts], dtype=float),
+                np.array([keyword_hits(title, groups) for title in titles], dtype=float),
+                np.array([[code in hits for code in self.codes_] for hits in labels], dtype=float),
+            ]
+        ).reshape(len(texts), 3 * len(self.codes_))
         return sp.csr_matrix(np.log1p(matrix))
 
     def get_feature_names_out(self, input_features=None) -> np.ndarray:

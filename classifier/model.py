@@ -8,6 +8,7 @@ pipeline with its version, abstention threshold and card.
 from __future__ import annotations
 
 import json
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,8 +20,8 @@ from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.svm import LinearSVC
-from sklearn.utils.multiclass import unique_labels
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.multiclass import check_classification_targets, unique_labels
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from classifier.features import DocumentColumns, WeakSignals, taxonomy_keywords
 from classifier.text import TextNormalizer
@@ -30,7 +31,35 @@ STRUCTURES = ("joint", "gated")
 LEARNERS = ("logreg", "svm")
 
 
-class CalibratedLinear(ClassifierMixin, BaseEstimator):
+def prior_corrected(probabilities: np.ndarray, prior: np.ndarray, power: float) -> np.ndarray:
+    """Indices of the decided classes: argmax of p(c) / prior(c)**power.
+
+    power 0 is the plain argmax of calibrated probabilities (best accuracy, favours the large
+    NSR class); power 1 decides as if all classes were equally frequent (favours recall of rare
+    categories, i.e. macro-F1). The probabilities themselves stay calibrated.
+    """
+    if power == 0 or len(probabilities) == 0:
+        return probabilities.argmax(axis=1)
+    return (probabilities / np.power(np.maximum(prior, 1e-9), power)).argmax(axis=1)
+
+
+class _PriorCorrectedMixin:
+    """predict() = prior-corrected argmax of predict_proba(); fit must set class_prior_."""
+
+    def _set_prior(self, y: np.ndarray) -> None:
+        counts = pd.Series(y).value_counts()
+        self.class_prior_ = np.array([counts[c] / len(y) for c in self.classes_])
+
+    def decide(self, probabilities: np.ndarray) -> np.ndarray:
+        """Class index per row of predict_proba output."""
+        return prior_corrected(probabilities, self.class_prior_, self.prior_power)
+
+    def predict(self, X) -> np.ndarray:
+        probabilities = self.predict_proba(X)
+        return self.classes_[self.decide(probabilities)]
+
+
+class CalibratedLinear(_PriorCorrectedMixin, ClassifierMixin, BaseEstimator):
     """A class-weighted linear model with sigmoid-calibrated probabilities.
 
     Calibration needs `cv` folds with every class in each: with rarer classes the folds shrink to
@@ -38,11 +67,19 @@ class CalibratedLinear(ClassifierMixin, BaseEstimator):
     logistic regression (whatever the learner, since an SVM gives no probabilities).
     """
 
-    def __init__(self, learner: str = "logreg", C: float = 1.0, cv: int = 3, calibrate=True):
+    def __init__(
+        self,
+        learner: str = "svm",
+        C: float = 0.5,
+        cv: int = 3,
+        calibrate: bool = True,
+        prior_power: float = 0.0,
+    ):
         self.learner = learner
         self.C = C
         self.cv = cv
         self.calibrate = calibrate
+        self.prior_power = prior_power
 
     def _base(self):
         if self.learner == "svm":
@@ -52,24 +89,32 @@ class CalibratedLinear(ClassifierMixin, BaseEstimator):
         raise ValueError(f"learner must be one of {LEARNERS}, not {self.learner!r}")
 
     def fit(self, X, y):
-        y = np.asarray(y)
+        X, y = validate_data(self, X, y, accept_sparse="csr")
+        check_classification_targets(y)
         self.classes_ = unique_labels(y)
         folds = min(self.cv, int(pd.Series(y).value_counts().min()))
         if len(self.classes_) == 1:
             self.estimator_ = _Constant()
         elif self.calibrate and folds >= 2:
-            self.estimator_ = CalibratedClassifierCV(self._base(), method="sigmoid", cv=folds)
+            # ensemble=False keeps one linear model (not one per fold): a third of the size.
+            self.estimator_ = CalibratedClassifierCV(
+                self._base(), method="sigmoid", cv=folds, ensemble=False
+            )
         else:
             self.estimator_ = LogisticRegression(C=self.C, class_weight="balanced", max_iter=3000)
         self.estimator_.fit(X, y)
+        self._set_prior(y)
         return self
 
     def predict_proba(self, X) -> np.ndarray:
         check_is_fitted(self, "estimator_")
+        X = validate_data(self, X, accept_sparse="csr", reset=False)
         return self.estimator_.predict_proba(X)
 
-    def predict(self, X) -> np.ndarray:
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
 
 
 class _Constant(ClassifierMixin, BaseEstimator):
@@ -83,27 +128,33 @@ class _Constant(ClassifierMixin, BaseEstimator):
         return np.ones((X.shape[0], 1))
 
 
-class GatedClassifier(ClassifierMixin, BaseEstimator):
+class GatedClassifier(_PriorCorrectedMixin, ClassifierMixin, BaseEstimator):
     """A system-related gate, then a category model trained on system-related issues only.
 
     P(NSR) = 1 - P(system); P(c) = P(system) * P(c | system) for every system category c.
     """
 
-    def __init__(self, gate=None, categorizer=None, default_class: str = "NSR"):
+    def __init__(
+        self, gate=None, categorizer=None, default_class: str = "NSR", prior_power: float = 0.0
+    ):
         self.gate = gate
         self.categorizer = categorizer
         self.default_class = default_class
+        self.prior_power = prior_power
 
     def fit(self, X, y):
-        y = np.asarray(y)
+        X, y = validate_data(self, X, y, accept_sparse="csr")
+        check_classification_targets(y)
         self.classes_ = unique_labels(y)
         system = y != self.default_class
         self.gate_ = clone(self.gate or CalibratedLinear()).fit(X, system)
         self.categorizer_ = clone(self.categorizer or CalibratedLinear()).fit(X[system], y[system])
+        self._set_prior(y)
         return self
 
     def predict_proba(self, X) -> np.ndarray:
         check_is_fitted(self, "gate_")
+        X = validate_data(self, X, accept_sparse="csr", reset=False)
         gate_classes = list(self.gate_.classes_)
         p_system = self.gate_.predict_proba(X)[:, gate_classes.index(True)]
         probabilities = np.zeros((X.shape[0], len(self.classes_)))
@@ -115,8 +166,10 @@ class GatedClassifier(ClassifierMixin, BaseEstimator):
             probabilities[:, columns[self.default_class]] = 1 - p_system
         return probabilities
 
-    def predict(self, X) -> np.ndarray:
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
 
 
 class KeywordRules(ClassifierMixin, BaseEstimator):
@@ -167,7 +220,7 @@ def feature_union(taxonomy: Taxonomy | None = None, weak_signals: bool = True) -
                     ngram_range=(1, 2),
                     min_df=2,
                     max_df=0.9,
-                    max_features=30000,
+                    max_features=15000,
                     sublinear_tf=True,
                     token_pattern=r"(?u)\b\w[\w.]+\b",
                 ),
@@ -183,7 +236,7 @@ def feature_union(taxonomy: Taxonomy | None = None, weak_signals: bool = True) -
                     analyzer="char_wb",
                     ngram_range=(3, 5),
                     min_df=2,
-                    max_features=20000,
+                    max_features=8000,
                     sublinear_tf=True,
                     lowercase=True,
                 ),
@@ -208,21 +261,21 @@ def build_pipeline(
     C: float = 0.5,
     taxonomy: Taxonomy | None = None,
     weak_signals: bool = True,
+    prior_power: float = 0.0,
 ) -> Pipeline:
     """An unfitted Pipeline: documents frame -> features -> calibrated linear classifier.
 
     structure "joint" predicts all categories at once; "gated" first decides system-related or
-    not, then the category (see GatedClassifier).
+    not, then the category (see GatedClassifier). prior_power: see prior_corrected.
     """
     if structure not in STRUCTURES:
         raise ValueError(f"structure must be one of {STRUCTURES}, not {structure!r}")
     default_code = (taxonomy or default_taxonomy()).default_code
     linear = CalibratedLinear(learner=learner, C=C)
-    classifier = (
-        linear
-        if structure == "joint"
-        else GatedClassifier(linear, clone(linear), default_class=default_code)
-    )
+    if structure == "joint":
+        classifier = linear.set_params(prior_power=prior_power)
+    else:
+        classifier = GatedClassifier(linear, clone(linear), default_code, prior_power)
     return Pipeline(
         [("features", feature_union(taxonomy, weak_signals)), ("classifier", classifier)]
     )
@@ -279,10 +332,11 @@ class IssueClassifier:
         return self.pipeline.predict_proba(documents)
 
     def predict(self, documents: pd.DataFrame) -> pd.DataFrame:
-        """category (argmax), probability, abstained (below threshold), probabilities (dict)."""
+        """category (the decided class: see prior_corrected), its probability, abstained
+        (probability below the threshold), probabilities (dict of every class)."""
         probabilities = self.predict_proba(documents)
         classes = [str(code) for code in self.classes_]
-        best = probabilities.argmax(axis=1) if len(probabilities) else np.zeros(0, dtype=int)
+        best = self.pipeline[-1].decide(probabilities)
         top = probabilities[np.arange(len(best)), best]
         return pd.DataFrame(
             {
@@ -303,9 +357,9 @@ class IssueClassifier:
 
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
-        _drop_stop_words(self.pipeline)
+        _compact(self.pipeline)
         artifact = directory / ARTIFACT_NAME
-        sio.dump(self.pipeline, artifact)
+        sio.dump(self.pipeline, artifact, compression=zipfile.ZIP_DEFLATED, compresslevel=9)
         card = {**self.card, "version": self.version, "threshold": self.threshold}
         (directory / CARD_JSON).write_text(json.dumps(card, indent=2, default=str) + "\n")
         from classifier.card import card_markdown
@@ -314,11 +368,15 @@ class IssueClassifier:
         return artifact
 
 
-def _drop_stop_words(pipeline) -> None:
-    """Vectorizers keep every pruned term in stop_words_; it is only for introspection."""
+def _compact(pipeline) -> None:
+    """Shrink the vectorizers before saving: stop_words_ keeps every pruned term (it is only
+    for introspection), and skops stores each numpy integer of vocabulary_ as its own file."""
     for step in _walk(pipeline):
-        if isinstance(step, CountVectorizer) and hasattr(step, "stop_words_"):
-            del step.stop_words_
+        if isinstance(step, CountVectorizer):
+            if hasattr(step, "stop_words_"):
+                del step.stop_words_
+            if hasattr(step, "vocabulary_"):
+                step.vocabulary_ = {term: int(i) for term, i in step.vocabulary_.items()}
 
 
 def _walk(estimator):
@@ -330,7 +388,7 @@ def _walk(estimator):
 
 def _artifact_path(path: str | Path | None) -> Path:
     path = DEFAULT_MODEL_DIR if path is None else Path(path)
-    return path / ARTIFACT_NAME if path.is_dir() else path
+    return path if path.suffix == ".skops" else path / ARTIFACT_NAME
 
 
 def load_model(path: str | Path | None = None) -> IssueClassifier:

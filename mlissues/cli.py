@@ -19,6 +19,8 @@ COMMANDS: dict[str, str] = {
     "crawl": "miner.cli:crawl",
     "fake-github": "miner.cli:fake_github",
     "label": "classifier.labeling.cli:label",
+    "train": "classifier.cli:train",
+    "classify": "classifier.cli:classify",
     "figures": "analysis.cli:figures",
     "export": "analysis.cli:export",
     "import-study": "miner.makkouk:import_study_group",
