@@ -107,7 +107,15 @@ def _echo_summary(report: dict) -> None:
     help="Model directory or model.skops (default: the shipped model).",
 )
 @click.option("--all", "reclassify", is_flag=True, help="Classify every issue again.")
-def classify(db_url, model_path, reclassify) -> None:
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 16),
+    default=1,
+    show_default=True,
+    help="Processes that predict in parallel (helps only on an otherwise idle multi-core "
+    "machine; see benchmarks/classify.py).",
+)
+def classify(db_url, model_path, reclassify, workers) -> None:
     """Classify the issues that this model version has not classified yet."""
     engine = open_for_cli(db_url)
     bars = []

@@ -19,24 +19,26 @@ DOCUMENT_COLUMNS = ["issue_id", "repository", "number", "title", "body", "labels
 LABEL_SEPARATOR = "\x1f"
 COMMENT_SEPARATOR = "\n\n"
 DEFAULT_COMMENTS = 3
-# SQLite allows 32,766 bound parameters; stay far below for issue id filters.
+# SQLite allows 32,766 bound parameters; a chunk of ids is bound three times.
 _ID_CHUNK = 5000
 
 
-def _labels_per_issue():
-    return (
-        select(
-            issue_labels.c.issue_id,
-            func.aggregate_strings(labels.c.name, LABEL_SEPARATOR).label("labels"),
-        )
-        .join(labels, labels.c.id == issue_labels.c.label_id)
-        .group_by(issue_labels.c.issue_id)
-        .subquery("issue_label_names")
-    )
+def _labels_per_issue(ids: Sequence[int] | None):
+    query = select(
+        issue_labels.c.issue_id,
+        func.aggregate_strings(labels.c.name, LABEL_SEPARATOR).label("labels"),
+    ).join(labels, labels.c.id == issue_labels.c.label_id)
+    if ids is not None:
+        query = query.where(issue_labels.c.issue_id.in_(ids))
+    return query.group_by(issue_labels.c.issue_id).subquery("issue_label_names")
 
 
-def _first_comments(count: int):
-    """The first `count` comments of every issue, joined in one string per issue."""
+def _first_comments(count: int, ids: Sequence[int] | None):
+    """The first `count` comments of every issue (of `ids`), joined in one string per issue.
+
+    The id filter sits inside the subquery: the database would otherwise rank and join the
+    comments of every issue for each batch of a few.
+    """
     ranked = select(
         comments.c.repository_id,
         comments.c.issue_number,
@@ -47,7 +49,16 @@ def _first_comments(count: int):
             order_by=(comments.c.created_at, comments.c.id),
         )
         .label("position"),
-    ).subquery("ranked_comments")
+    )
+    if ids is not None:
+        ranked = ranked.join(
+            issues,
+            and_(
+                issues.c.repository_id == comments.c.repository_id,
+                issues.c.number == comments.c.issue_number,
+            ),
+        ).where(issues.c.id.in_(ids))
+    ranked = ranked.subquery("ranked_comments")
     return (
         select(
             ranked.c.repository_id,
@@ -62,9 +73,13 @@ def _first_comments(count: int):
     )
 
 
-def documents_query(comment_count: int = DEFAULT_COMMENTS, pull_requests: bool = False):
-    """One SELECT giving every issue with its repository, label names and first comments."""
-    label_names = _labels_per_issue()
+def documents_query(
+    comment_count: int = DEFAULT_COMMENTS,
+    pull_requests: bool = False,
+    ids: Sequence[int] | None = None,
+):
+    """One SELECT giving every issue (of `ids`) with its repository, labels and first comments."""
+    label_names = _labels_per_issue(ids)
     columns = [
         issues.c.id.label("issue_id"),
         repositories.c.full_name.label("repository"),
@@ -79,7 +94,7 @@ def documents_query(comment_count: int = DEFAULT_COMMENTS, pull_requests: bool =
         .outerjoin(label_names, label_names.c.issue_id == issues.c.id)
     )
     if comment_count > 0:
-        first = _first_comments(comment_count)
+        first = _first_comments(comment_count, ids)
         query = query.add_columns(first.c.comments).outerjoin(
             first,
             and_(
@@ -89,6 +104,8 @@ def documents_query(comment_count: int = DEFAULT_COMMENTS, pull_requests: bool =
         )
     if not pull_requests:
         query = query.where(issues.c.is_pull_request.is_(False))
+    if ids is not None:
+        query = query.where(issues.c.id.in_(ids))
     return query.order_by(issues.c.id)
 
 
@@ -129,14 +146,14 @@ def issue_documents(
     `comment_count` comment bodies joined by blank lines ("" when there are none). Without
     `issue_ids`, every issue (pull requests only when asked). Rows are ordered by issue_id.
     """
-    query = documents_query(comment_count, pull_requests)
     with engine.connect() as connection:
         if issue_ids is None:
-            return _frame(connection.execute(query).all())
+            return _frame(connection.execute(documents_query(comment_count, pull_requests)).all())
         ids = sorted(set(int(i) for i in issue_ids))
         rows = []
         for chunk in _chunks(ids, _ID_CHUNK):
-            rows.extend(connection.execute(query.where(issues.c.id.in_(chunk))).all())
+            query = documents_query(comment_count, pull_requests, list(chunk))
+            rows.extend(connection.execute(query).all())
     return _frame(rows)
 
 

@@ -44,16 +44,21 @@ KEYWORD_CHARS = 5000
 _WORD = re.compile(r"[a-z0-9_]+")
 
 
-def keyword_hits(text: str, keywords: list[tuple[list[str], list[str]]]) -> list[int]:
+def keyword_hits(text: str, keywords: list[tuple[list[str], list[list[str]]]]) -> list[int]:
     """Hits of each keyword group (words, phrases) in lowercased text.
 
     A plain word matches the words it begins (leak -> leaks, allocat -> allocator, but not
-    'port' inside 'import'); other keywords ("out of memory", "error: ") match as substrings.
+    'port' inside 'import'); other keywords ("out of memory", "error: ") match as substrings,
+    counted only when their first word occurs at all (a set lookup spares most searches).
     """
     tokens = sorted(_WORD.findall(text))
+    present = set(tokens)
     counts = []
     for words, phrases in keywords:
-        hits = sum(text.count(phrase) for phrase in phrases)
+        hits = 0
+        for phrase, first_word in phrases:
+            if not first_word or first_word in present:
+                hits += text.count(phrase)
         for word in words:
             start = bisect_left(tokens, word)
             hits += bisect_left(tokens, word + "\U0010ffff", start) - start
@@ -61,11 +66,16 @@ def keyword_hits(text: str, keywords: list[tuple[list[str], list[str]]]) -> list
     return counts
 
 
-def split_keywords(keywords: list[str]) -> tuple[list[str], list[str]]:
-    """(plain words, other phrases) of a keyword list, lowercased."""
+def split_keywords(keywords: list[str]) -> tuple[list[str], list[list[str]]]:
+    """(plain words, [phrase, its leading word or ""]) of a keyword list, lowercased."""
     lowered = [k.lower() for k in keywords]
     words = [k for k in lowered if _WORD.fullmatch(k)]
-    return words, [k for k in lowered if not _WORD.fullmatch(k)]
+    phrases = []
+    for phrase in lowered:
+        if not _WORD.fullmatch(phrase):
+            leading = _WORD.match(phrase)
+            phrases.append([phrase, leading.group(0) if leading else ""])
+    return words, phrases
 
 
 def taxonomy_keywords(taxonomy: Taxonomy | None = None) -> dict[str, list[str]]:

@@ -69,15 +69,15 @@ _LOG_LINE = re.compile(
 )
 _INDENTED_CODE = re.compile(r"^(?: {4}|\t)\S")
 # Token patterns, matched against whole whitespace tokens by normalize_token.
-_URL = re.compile(r"\b(?:https?|ftp|file)://\S+|\bwww\.\S+")
+_URL = re.compile(r"(?:https?|ftp|file)://\S+|www\.\S+")
 # A whitespace-delimited word with two or more slashes (one slash is often "CUDA/cuDNN").
 _PATH = re.compile(r"(?<!\S)(?:[^\s/\\]*[/\\]){2,}\S*")
 _HEX = re.compile(r"0x[0-9a-fA-F]+|[0-9a-f]{12,}")
 _VERSION = re.compile(r"v?\d+(?:\.\d+){1,3}(?:[-.+]?(?:rc|dev|post|a|b|cu)\d*)?", re.IGNORECASE)
 _NUMBER = re.compile(r"[-+]?\d[\d,.]*(?:[a-z]{1,2}|%)?", re.IGNORECASE)
 _INLINE_CODE = re.compile(r"`([^`\n]{1,200})`")
-_MARKDOWN_PUNCT = re.compile(r"^\s{0,3}(?:#{1,6}|>+|[-*+]|\d+\.)\s+|\*\*|__|~~", re.MULTILINE)
-_SPACES = re.compile(r"[ \t\r\f\v]+")
+# Markdown marks (#, >, -, **) need no pass of their own: the tokenizer drops them.
+_SPACES = re.compile(r"[ \t\r\f\v]{2,}|[\t\r\f\v]")
 _BLANK_LINES = re.compile(r"\n\s*\n+")
 
 # Issue-template prompts of TensorFlow, PyTorch and MXNet: the questions, not the answers.
@@ -133,7 +133,20 @@ _BOILERPLATE = re.compile(
     re.IGNORECASE | re.MULTILINE,
 )
 # Raw text beyond this is dropped before cleaning: the tail of huge logs costs and adds little.
-RAW_CHARS = 20000
+RAW_CHARS = 12000
+# The template regex runs only on texts that contain one of these (a fast substring test).
+_TEMPLATE_HINTS = (
+    "information",
+    "describe",
+    "reproduce",
+    "version",
+    "behavio",
+    "context",
+    "template",
+    "error message",
+    "cc @",
+    "🐛",
+)
 
 
 def _signals(text: str) -> str:
@@ -211,10 +224,11 @@ def clean_markdown(text: str | None, max_chars: int | None = None) -> str:
     text = _HTML_COMMENT.sub(" ", text[:RAW_CHARS].replace("\r\n", "\n"))
     text = "".join(_block(CODE, part) if is_code else part for is_code, part in _fence_blocks(text))
     text = _collapse_lines(_HTML_TAG.sub(" ", text))
-    text = _BOILERPLATE.sub(" ", text)
+    lower = text.lower()
+    if any(hint in lower for hint in _TEMPLATE_HINTS):
+        text = _BOILERPLATE.sub(" ", text)
     text = _INLINE_CODE.sub(r" \1 ", text)
     text = _URL.sub(f" {URL} ", text)
-    text = _MARKDOWN_PUNCT.sub(" ", text)
     text = _BLANK_LINES.sub("\n", _SPACES.sub(" ", text)).strip()
     if max_chars is not None and len(text) > max_chars:
         text = text[:max_chars].rsplit(" ", 1)[0]
@@ -331,6 +345,12 @@ def clear_memo() -> None:
     _MEMO.clear()
 
 
+@lru_cache(maxsize=8)
+def _lemmatizer(spacy_model: str, rules: bool, lemmatize: bool) -> _Lemmatizer:
+    """One lemmatizer (and its cache) per pipeline, kept across calls such as classify batches."""
+    return _Lemmatizer(load_nlp(spacy_model, rules), lemmatize)
+
+
 def _as_texts(X) -> list[str]:
     if isinstance(X, str):
         raise ValueError("TextNormalizer expects a sequence of texts, not one string")
@@ -390,7 +410,7 @@ class TextNormalizer(TransformerMixin, BaseEstimator):
     def normalize(self, texts: Iterable[str]) -> Iterator[str]:
         """Normalized text of each raw text, lazily, in batches through nlp.pipe."""
         nlp = load_nlp(self.spacy_model, self.rules)
-        lemmatizer = _Lemmatizer(nlp, self.lemmatize)
+        lemmatizer = _lemmatizer(self.spacy_model, self.rules, self.lemmatize)
         cleaned = (clean_markdown(text, self.max_chars).translate(_SEPARATORS) for text in texts)
         for doc in nlp.pipe(cleaned, batch_size=self.batch_size):
             yield " ".join(lemmatizer.words(doc))

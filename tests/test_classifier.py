@@ -17,7 +17,7 @@ from sklearn.utils.estimator_checks import check_estimator
 from sqlalchemy import select
 
 from classifier.documents import DOCUMENT_COLUMNS, issue_documents
-from classifier.labels import LabelsFileError, final_labels, read_labels_csv
+from classifier.labels import LabelsFileError, annotation_rows, final_labels, read_labels_csv
 from classifier.model import (
     CalibratedLinear,
     GatedClassifier,
@@ -29,7 +29,7 @@ from classifier.model import (
 from classifier.predict import NothingToClassifyError, classify_database
 from classifier.training import train
 from db import open_database
-from db.schema import models, predictions
+from db.schema import annotations, models, predictions
 from miner.corpus import import_folder
 from mlissues.cli import main
 
@@ -119,6 +119,31 @@ def test_cli_train_without_labels_says_what_to_do(tmp_path):
     result = CliRunner().invoke(main, ["train", "--db", url])
     assert result.exit_code == 1
     assert "no labeled issues" in result.output and "--labels" in result.output
+
+
+def test_annotations_in_the_database_give_final_labels(db_url, corpus):
+    engine = open_database(db_url, create=True)
+    load_corpus(engine, corpus, {"keras-team/keras": "keras-team__keras"})
+    first, second = issue_documents(engine)["issue_id"].head(2).tolist()
+    now = pd.Timestamp("2026-01-01").to_pydatetime()
+    rows = [
+        (first, "a", "MA", "labeled", "label"),
+        (first, "b", "MLEAK", "labeled", "label"),
+        (first, "c", "MLEAK", "labeled", "adjudication"),
+        (second, "a", None, "skipped", "label"),
+        (second, "b", "IO", "unsure", "label"),
+    ]
+    with engine.begin() as connection:
+        connection.execute(
+            annotations.insert(),
+            [
+                dict(issue_id=i, annotator=a, category=c, status=s, kind=k, created_at=now)
+                for i, a, c, s, k in rows
+            ],
+        )
+    labels = final_labels(annotation_rows(engine))
+    assert labels[["repository", "category"]].values.tolist() == [["keras-team/keras", "MLEAK"]]
+    engine.dispose()
 
 
 def test_final_label_is_adjudication_then_majority_then_first():
@@ -265,3 +290,15 @@ def test_shipped_default_model_loads_offline_and_classifies(monkeypatch):
     predicted = default.predict(documents)
     assert predicted["category"].tolist()[0] == "MLEAK"
     assert set(default.classes_) <= set(default.card["class_counts"])
+
+
+def test_classify_with_worker_processes_stores_the_same_predictions(tmp_path, corpus, model):
+    engine = open_database(f"sqlite:///{tmp_path / 'issues.db'}", create=True)
+    load_corpus(engine, corpus, {"keras-team/keras": "keras-team__keras"})
+    result = classify_database(engine, model, workers=2, batch_size=20)
+    assert result.classified == 65
+    expected = model.predict(issue_documents(engine))["category"].tolist()
+    with engine.connect() as connection:
+        stored = connection.execute(select(predictions.c.category).order_by("issue_id")).scalars()
+        assert list(stored) == expected
+    engine.dispose()
