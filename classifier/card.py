@@ -58,4 +58,14 @@ def card_markdown(card: dict) -> str:
             ["metric", *names],
             [[key, *(_number(summary[name].get(key)) for name in names)] for key in keys],
         )
+    per_category = metrics.get("per_category") or {}
+    if per_category:
+        lines += ["", "## Per category (chosen model, cross-validated)"]
+        lines += _table(
+            ["category", "support", "precision", "recall", "F1"],
+            [
+                [code, r["support"], *(_number(r[k]) for k in ("precision", "recall", "f1"))]
+                for code, r in per_category.items()
+            ],
+        )
     return "\n".join(lines) + "\n"

@@ -268,6 +268,8 @@ def report_markdown(report: dict) -> str:
         f"{report['protocol']}. {report['n_issues']} labeled issues, "
         f"taxonomy {report['taxonomy_version']}. Chosen model: **{chosen}**, abstention "
         f"threshold {report['threshold']} (lowest with accepted accuracy >= {TARGET_ACCURACY}).",
+        "The chosen configuration and threshold were picked on these same folds, so its scores",
+        "are slightly optimistic; the baselines involve no choice.",
         "",
         "## Model and baselines (mean ± std over repeats)",
         "",

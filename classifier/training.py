@@ -116,7 +116,7 @@ def evaluate_candidates(
             continue
         for power in PRIOR_POWERS:
             label = f"{name}, prior^{power:g}"
-            results[label] = summarize(result, taxonomy.default_code, power)
+            results[label] = {**summarize(result, taxonomy.default_code, power), "name": label}
             params[label] = {**candidates[name], "prior_power": power}
     chosen = max(params, key=lambda label: results[label]["summary"]["macro_f1"])
     return {
