@@ -210,7 +210,12 @@ predictions = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("issue_id", ForeignKey("issues.id", ondelete="CASCADE"), nullable=False),
     Column("model_version", String(80), nullable=False),
-    Column("category", String(20), nullable=False, comment="argmax category, even when abstaining"),
+    Column(
+        "category",
+        String(20),
+        nullable=False,
+        comment="the model's decision (prior-corrected), even when abstaining",
+    ),
     Column("probability", Float, nullable=False),
     Column("abstained", Boolean, nullable=False, comment="probability below the model's threshold"),
     Column("probabilities", JSON, comment="probability of every category"),
