@@ -24,9 +24,13 @@ lint: install
 test: install lint
 	$(PY) -m pytest
 
+# Measurements quoted in the README (a few minutes); the active-learning simulation takes ~12 min:
+#   $(PY) benchmarks/active_learning.py --seeds 10
 benchmark: install
 	$(PY) benchmarks/crawl.py
 	$(PY) benchmarks/classify.py
+	$(PY) benchmarks/evaluate.py
+	$(PY) benchmarks/figures.py
 
 clean:
 	rm -rf data/demo reports/demo .pytest_cache

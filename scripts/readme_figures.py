@@ -1,9 +1,9 @@
 """Regenerate the README's two figures (docs/images/*.png) from ../shared/corpus.
 
-Imports every corpus folder into a fresh SQLite database, gives categories from the classifier
-when a shipped model exists (`mlissues classify`), else from the human seed labels
-(classifier/data/seed_labels.csv through `mlissues label import`), and copies two aggregate
-charts (no issue text) into docs/images/.
+Imports every corpus folder into a fresh SQLite database, imports the human seed labels
+(classifier/data/seed_labels.csv through `mlissues label import`), classifies every issue with
+the shipped model (`mlissues classify`; figures prefer the human label where there is one), and
+copies two aggregate charts (no issue text) into docs/images/.
 
     .venv/bin/python scripts/readme_figures.py [--keep DIR]
 """
@@ -20,7 +20,7 @@ from click.testing import CliRunner
 from analysis.report import build_report
 from db import open_database
 from miner.corpus import import_folder, repo_dirs
-from mlissues.cli import COMMANDS, main
+from mlissues.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT.parent / "shared" / "corpus"
@@ -36,13 +36,13 @@ def run(*args: str) -> str:
 
 
 def categorize(db: str) -> str:
-    """Classify when a model ships, else import the seed labels; says which."""
-    if "classify" in COMMANDS and run("classify", "--help"):
-        try:
-            return "classifier: " + run("classify", "--db", db)
-        except SystemExit as error:  # no shipped model yet
-            print(f"classifier unavailable ({error}); using the seed labels")
-    return "seed labels: " + run("label", "import", "--db", db, str(SEED_LABELS))
+    """Human seed labels first; the shipped classifier for every other issue."""
+    return "\n".join(
+        (
+            "seed labels: " + run("label", "import", "--db", db, str(SEED_LABELS)),
+            "classifier: " + run("classify", "--db", db),
+        )
+    )
 
 
 def main_() -> None:
