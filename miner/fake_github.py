@@ -6,7 +6,9 @@ with `state`, `since`, `sort`, `direction`, `per_page` (max 100) and `page`, `Li
 weak `ETag`s with `If-None-Match` -> 304 (free, as on GitHub), `X-RateLimit-*` headers with a
 budget per token, 401 for unknown tokens, 404 for unknown repositories and 301 for renamed ones.
 Faults (5xx, secondary limits, 429, an exhausted primary limit, slow responses, dropped
-connections) can be injected from Python or the command line.
+connections) can be injected from Python or the command line, and so can edits made while a
+crawl runs (`edit_later`: an item already served gets updated_at = now and moves to the end of
+an updated-sorted listing, shifting every later item one position earlier).
 
 The corpus has no events: the events endpoint serves SYNTHETIC `closed` events, one per closed
 issue at its `closed_at`, with stable ids derived from the issue id. They exist to exercise the
@@ -69,6 +71,9 @@ class _Collection:
 
     def __len__(self) -> int:
         return len(self._updated_keys)
+
+    def get(self, item_id: int) -> _Item:
+        return next(i for i in self.orders["created"] if i.id == item_id)
 
     def select(self, sort: str, direction: str, since: str | None, state: str) -> list[_Item]:
         if sort == "updated" and since:
@@ -190,6 +195,22 @@ class Fault:
 
 
 @dataclass
+class Edit:
+    """Once `after` pages of `endpoint` ("issues" or "comments") have been answered, edit the
+    item served `served`-th (0: the first; clamped to what has been served): its updated_at
+    becomes the current time, as when someone comments on or relabels it during a crawl."""
+
+    endpoint: str
+    after: int
+    served: int = 0
+    done: bool = False
+
+    def __post_init__(self) -> None:
+        if self.endpoint not in ("issues", "comments"):
+            raise ValueError(f"only issues and comments are edited, not {self.endpoint!r}")
+
+
+@dataclass
 class Stats:
     """What the stand-in answered, for tests and the benchmark."""
 
@@ -238,6 +259,9 @@ class FakeGitHub:
         self._lock = threading.Lock()
         self._faults: list[Fault] = []
         self._budgets: dict[str, _Budget] = {}
+        self._edits: list[Edit] = []
+        self._pages_answered: dict[str, int] = {}  # per endpoint name
+        self._served: dict[tuple[str, str], dict[int, None]] = {}  # ids in first-served order
         self._server = ThreadingHTTPServer(("127.0.0.1", port), _Handler)
         self._server.daemon_threads = True
         self._server.fake = self  # type: ignore[attr-defined]
@@ -307,13 +331,21 @@ class FakeGitHub:
 
     def put(self, full_name: str, endpoint: str, objects: Iterable[dict]) -> None:
         """Add or replace issues or comments (by id), as if they were created or edited."""
-        repo = self.repos[full_name.lower()]
-        make = _issue_item if endpoint == "issues" else _comment_item
-        current: _Collection = getattr(repo, endpoint)
-        merged = {i.id: i for i in current.orders["created"]}
-        merged.update((item.id, item) for item in map(make, objects))
         with self._lock:
-            setattr(repo, endpoint, _Collection(merged.values()))
+            self._merge(self.repos[full_name.lower()], endpoint, objects)
+
+    def edit_later(self, endpoint: str, after: int, served: int = 0) -> Edit:
+        """Edit an already-served item once `after` pages of `endpoint` are answered (see Edit)."""
+        edit = Edit(endpoint, after, served)
+        with self._lock:
+            self._edits.append(edit)
+        return edit
+
+    def items(self, full_name: str, endpoint: str) -> dict[int, dict]:
+        """The objects served now, by id (edits included)."""
+        with self._lock:
+            collection: _Collection = getattr(self.repos[full_name.lower()], endpoint)
+            return {i.id: json.loads(i.body) for i in collection.orders["created"]}
 
     def rename(self, old: str, new: str) -> None:
         """Rename a served repository: `old` answers 301 from now on, as on GitHub."""
@@ -338,6 +370,33 @@ class FakeGitHub:
             budget = self._budgets[token] = _Budget(limit, limit, now + self.settings.reset_seconds)
         budget.refresh(now, self.settings.reset_seconds)
         return budget
+
+    @staticmethod
+    def _merge(repo: _Repository, endpoint: str, objects: Iterable[dict]) -> None:
+        make = _issue_item if endpoint == "issues" else _comment_item
+        merged = {i.id: i for i in getattr(repo, endpoint).orders["created"]}
+        merged.update((item.id, item) for item in map(make, objects))
+        setattr(repo, endpoint, _Collection(merged.values()))
+
+    def _apply_edits(self, repo: _Repository, endpoint: str) -> None:
+        answered = self._pages_answered.get(endpoint, 0)
+        due = [
+            e for e in self._edits if e.endpoint == endpoint and not e.done and answered >= e.after
+        ]
+        served = list(self._served.get((repo.full_name.lower(), endpoint), ())) if due else []
+        for edit in due:
+            if not served:
+                return
+            item = getattr(repo, endpoint).get(served[min(edit.served, len(served) - 1)])
+            obj = json.loads(item.body)
+            obj["updated_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+            self._merge(repo, endpoint, [obj])
+            edit.done = True
+
+    def _record_served(self, repo: _Repository, endpoint: str, chunk: list[_Item]) -> None:
+        self._pages_answered[endpoint] = self._pages_answered.get(endpoint, 0) + 1
+        served = self._served.setdefault((repo.full_name.lower(), endpoint), {})
+        served.update(dict.fromkeys(i.id for i in chunk))
 
     def _take_fault(self, path: str) -> Fault | None:
         for fault in self._faults:
@@ -464,13 +523,14 @@ class _Handler(BaseHTTPRequestHandler):
         if not rest:
             return self._conditional(repo.metadata, {})
         endpoint = {
-            ("issues",): repo.issues,
-            ("issues", "comments"): repo.comments,
-            ("issues", "events"): repo.events,
+            ("issues",): "issues",
+            ("issues", "comments"): "comments",
+            ("issues", "events"): "events",
         }.get(tuple(rest))
         if endpoint is None:
             return _message(404, "Not Found")
-        return self._listing(endpoint, parts.path, parse_qs(parts.query), tuple(rest))
+        self.fake._apply_edits(repo, endpoint)  # under the lock, between two answers
+        return self._listing(repo, endpoint, parts.path, parse_qs(parts.query), tuple(rest))
 
     def _moved(self, canonical: str, rest: list[str], query: str) -> _Response:
         location = f"{self.fake.url}/repos/{canonical}" + "".join(f"/{s}" for s in rest)
@@ -480,7 +540,10 @@ class _Handler(BaseHTTPRequestHandler):
         response.headers["Location"] = location
         return response
 
-    def _listing(self, items: _Collection, path: str, query: dict, rest: tuple) -> _Response:
+    def _listing(
+        self, repo: _Repository, endpoint: str, path: str, query: dict, rest: tuple
+    ) -> _Response:
+        items: _Collection = getattr(repo, endpoint)
         arg = {k: v[-1] for k, v in query.items()}
         try:
             per_page = min(max(int(arg.get("per_page", DEFAULT_PER_PAGE)), 1), MAX_PER_PAGE)
@@ -504,6 +567,7 @@ class _Handler(BaseHTTPRequestHandler):
             return _message(422, "Validation Failed")
         selected = items.select(sort, direction, arg.get("since"), state)
         chunk = selected[(page - 1) * per_page : page * per_page]
+        self.fake._record_served(repo, endpoint, chunk)
         body = b"[" + b",".join(i.body for i in chunk) + b"]"
         last = max(math.ceil(len(selected) / per_page), 1)
         headers = {"Link": self._links(path, arg, page, last)} if last > 1 else {}

@@ -2,13 +2,12 @@
 
 A fetcher never writes. Each page it yields carries the crawl cursor to store *with* it, so the
 writer commits items and cursor in one transaction and a crash at any moment loses nothing:
-the next run resumes from the stored `next_url`, or from `since` when there is none.
+the next run resumes from the stored `since`.
 
-Issues and comments are read in windows: `sort=updated&direction=asc&since=<cursor>` followed
-through `Link: rel="next"`. When a window ends, the next one starts at the newest `updated_at`
-seen; a window that brings nothing newer than its `since` ends the crawl and its ETag is kept,
-so the next run asks the same URL with `If-None-Match` and a no-change refresh costs a free 304.
-A deep page refused with 422 restarts the window at the cursor.
+Issues and comments are read by keyset: each request is `sort=updated&direction=asc&since=<the
+newest updated_at stored>` (see fetch_updated for why not page N of one listing). A request that
+brings nothing newer than its `since` ends the crawl and its ETag is kept, so the next run asks
+the same URL with `If-None-Match` and a no-change refresh costs a free 304.
 
 Events (`--events`) come newest first without `since`; a run stops at the first event id it
 already has (the high-water mark stored in `since`).
@@ -120,56 +119,142 @@ def _get_page(client: GitHubClient, url: str, etag: str | None):
     return response, items, texts, links
 
 
+@dataclass(frozen=True)
+class _Answer:
+    """One answered listing request."""
+
+    url: str
+    status: int
+    items: list[dict]
+    texts: list[str]
+    links: dict[str, str]
+    etag: str | None
+
+    @property
+    def newest(self) -> str | None:
+        return max(map(_updated, self.items), default=None)
+
+    @property
+    def versions(self) -> list[tuple[int, str]]:
+        return [(i["id"], _updated(i)) for i in self.items]
+
+    def page(self, endpoint: str, cursor: Cursor) -> Page:
+        return Page(
+            endpoint,
+            self.url,
+            self.items,
+            cursor,
+            _page_number(self.links.get("last")),
+            not_modified=self.status == 304,
+            texts=self.texts,
+        )
+
+
+def _updated(item: dict) -> str:
+    return item.get("updated_at") or item["created_at"]
+
+
+def _ask(client: GitHubClient, url: str, etag: str | None = None) -> _Answer:
+    response, items, texts, links = _get_page(client, url, etag)
+    return _Answer(url, response.status_code, items, texts, links, response.headers.get("ETag"))
+
+
+def _after(since: str | None, answer: _Answer, per_page: int, first_page: bool) -> Cursor:
+    """The cursor once `answer` is stored: since moves to its newest update.
+
+    The listing is finished when the answer holds everything from `since` on and nothing newer.
+    Its ETag is kept (the next run asks the same URL with If-None-Match, a free 304) only when
+    the answer is page 1 of that URL and not full: a later item would land on page 1, whereas
+    behind a full page 1 it would go to page 2, which a 304 for page 1 would hide.
+    """
+    newest = max(filter(None, (since, answer.newest)), default=None)
+    done = "next" not in answer.links and newest == since
+    keep = done and first_page and len(answer.items) < per_page
+    return Cursor(since=newest, etag=answer.etag if keep else None, done=done)
+
+
 def fetch_updated(
     client: GitHubClient, full_name: str, endpoint: str, start: Cursor, per_page: int = PER_PAGE
 ) -> Iterator[Page]:
-    """Pages of issues or comments updated since the cursor, oldest update first."""
-    cursor = start
-    url = cursor.next_url or listing_url(client, full_name, endpoint, cursor.since, per_page)
-    etag = cursor.etag if cursor.done and not cursor.next_url else None
-    window_since, first_of_window = cursor.since, cursor.next_url is None
-    restarts_at: str | None = "\0"
+    """Pages of issues or comments updated since the cursor, oldest update first.
+
+    Keyset paging: every page is page 1 of `since=<newest updated_at stored>`, never page N
+    of one listing. An edit moves an item to the end of the listing and a deletion removes it;
+    either shifts later items to earlier positions, so page-number paging skips the item at the
+    next page boundary (and later runs start past it). A keyset is immune: an item not stored
+    yet has updated_at >= the newest stored (`since` is inclusive), edited or not. Items at
+    exactly that time come again and the upsert absorbs them (about one per page).
+    A full page all at `since` cannot move the keyset: see _tied_pages. Only that walk uses
+    page numbers (Link URLs), so a deep page (422) is not met otherwise. A cursor never
+    carries a next_url; an old next_url (page N of a window) is ignored, `since` suffices.
+    """
+    per_page = min(per_page, PER_PAGE)
+    since = start.since
+    etag = start.etag if start.done else None
     while True:
-        try:
-            response, items, texts, links = _get_page(client, url, etag)
-        except DeepPageRefused:
-            if restarts_at == cursor.since:
-                raise CrawlError(
-                    f"{full_name} {endpoint}: a deep page was refused and restarting at "
-                    f"since={cursor.since} makes no progress"
-                ) from None
-            log.info(
-                "%s %s: deep page refused; restarting at since=%s",
-                full_name,
-                endpoint,
-                cursor.since,
-            )
-            restarts_at = cursor.since
-            url = listing_url(client, full_name, endpoint, cursor.since, per_page)
-            etag, window_since, first_of_window = None, cursor.since, True
-            continue
-        if response.status_code == 304:
-            yield Page(endpoint, url, [], replace(cursor, done=True), not_modified=True)
-            return
-        newest = max((i.get("updated_at") or i["created_at"] for i in items), default=None)
-        since = max(filter(None, (cursor.since, newest)), default=None)
-        next_url = links.get("next")
-        finished = first_of_window and next_url is None and since == window_since
-        cursor = Cursor(
-            since=since,
-            next_url=next_url,
-            etag=response.headers.get("ETag") if finished else None,
-            done=finished,
-        )
-        yield Page(endpoint, url, items, cursor, _page_number(links.get("last")), texts=texts)
-        if finished:
-            return
-        if next_url:
-            url, first_of_window = next_url, False
-        else:  # window over: confirm with one more window from the newest update seen
-            url = listing_url(client, full_name, endpoint, since, per_page)
-            window_since, first_of_window = since, True
+        url = listing_url(client, full_name, endpoint, since, per_page)
+        answer = _ask(client, url, etag)
         etag = None
+        if answer.status == 304:
+            yield answer.page(endpoint, replace(start, next_url=None, done=True))
+            return
+        if "next" in answer.links and answer.newest == since:
+            cursor = yield from _tied_pages(client, full_name, endpoint, since, answer, per_page)
+        else:
+            cursor = _after(since, answer, per_page, first_page=True)
+            yield answer.page(endpoint, cursor)
+        if cursor.done:
+            return
+        since = cursor.since
+
+
+def _tied_pages(
+    client: GitHubClient, full_name: str, endpoint: str, since: str, first: _Answer, per_page: int
+) -> Iterator[Page]:
+    """Pages of a listing whose first page is full and all updated at `since`; the cursor after.
+
+    No keyset separates items with one updated_at, so the walk follows the listing's `Link`
+    next pages until a page holds a newer item (or is the last); it stores them all with the
+    cursor left at `since`. A tied item edited or deleted meanwhile shifts later ones to pages
+    already walked, so the walk is checked: each full tied page is asked again with its ETag.
+    All unchanged (304, free) proves no item left a walked page while the walk went on, so every
+    item still at `since` was seen; a changed page restarts the walk from there. Each restart
+    needs an item to leave the tie (or join it, within its second), so the walk ends. A resumed
+    run starts the walk again (the cursor stays at `since`).
+    """
+    tied: list[tuple[str, str | None, list]] = []  # url, ETag, versions of full tied pages
+    answer = first
+    while True:
+        while "next" in answer.links and answer.newest == since:
+            tied.append((answer.url, answer.etag, answer.versions))
+            yield answer.page(endpoint, Cursor(since=since))
+            answer = _ask_deep(client, full_name, endpoint, since, answer.links["next"])
+        if not tied:  # page 1 changed and is no longer full and tied: an ordinary keyset page
+            cursor = _after(since, answer, per_page, first_page=True)
+            yield answer.page(endpoint, cursor)
+            return cursor
+        end = answer  # the page that ends the walk: it holds a newer item or is the last
+        yield end.page(endpoint, Cursor(since=since))
+        for index, (url, etag, versions) in enumerate(tied):
+            answer = _ask(client, url, etag)
+            if answer.status != 304 and answer.versions != versions:
+                del tied[index:]
+                break
+            checked = index == len(tied) - 1
+            cursor = _after(since, end, per_page, first_page=False) if checked else Cursor(since)
+            yield answer.page(endpoint, cursor)
+        else:
+            return cursor
+
+
+def _ask_deep(client: GitHubClient, full_name: str, endpoint: str, since: str, url: str):
+    try:
+        return _ask(client, url)
+    except DeepPageRefused:
+        raise CrawlError(
+            f"{full_name} {endpoint}: more items share updated_at {since} than GitHub pages "
+            "through (422 on a deep page); they cannot all be listed"
+        ) from None
 
 
 def fetch_events(

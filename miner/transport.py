@@ -60,7 +60,8 @@ class RateLimited(CrawlError):
 
 
 class DeepPageRefused(CrawlError):
-    """GitHub refuses pages past a depth (422); the caller restarts with a later `since`."""
+    """GitHub refuses pages past a depth (422); keyset paging only pages deep through items
+    that share one updated_at, and stops there with a clear error."""
 
 
 @dataclass(frozen=True)
