@@ -49,6 +49,15 @@ def raw_json(item: dict) -> str:
     return json.dumps(item, ensure_ascii=False, separators=(",", ":"))
 
 
+def storable(text: str | None) -> str | None:
+    """Text a PostgreSQL text column accepts: NUL, which it rejects, becomes U+FFFD.
+
+    Only decoded text columns pass through here; raw_json keeps NUL as the JSON escape \\u0000
+    (a JSON text cannot hold a bare NUL), so the untouched payload still has it.
+    """
+    return text.replace("\x00", "\ufffd") if text and "\x00" in text else text
+
+
 def _with_texts(items: Sequence[dict], texts: Sequence[str] | None):
     """Items paired with their JSON text as received, when the caller kept it (else None)."""
     return zip(items, texts if texts is not None else [None] * len(items), strict=True)
@@ -169,8 +178,8 @@ def _issue_row(
         "id": item["id"],
         "repository_id": repository_id,
         "number": item["number"],
-        "title": item.get("title") or "",
-        "body": item.get("body"),
+        "title": storable(item.get("title")) or "",
+        "body": storable(item.get("body")),
         "state": item["state"],
         "state_reason": item.get("state_reason"),
         "is_pull_request": "pull_request" in item,
@@ -193,9 +202,9 @@ def _label_row(label: dict, repository_id: int) -> dict:
     return {
         "id": label["id"],
         "repository_id": repository_id,
-        "name": label["name"],
-        "color": label.get("color"),
-        "description": label.get("description"),
+        "name": storable(label["name"]),
+        "color": storable(label.get("color")),
+        "description": storable(label.get("description")),
     }
 
 
@@ -273,7 +282,7 @@ def _comment_row(
         "user_id": _user_id(item.get("user")),
         "user_login": _login(item.get("user")),
         "author_association": item.get("author_association"),
-        "body": item.get("body"),
+        "body": storable(item.get("body")),
         "created_at": parse_time(item["created_at"]),
         "updated_at": parse_time(item.get("updated_at") or item["created_at"]),
         "raw_json": raw_json(item) if text is None else text,
@@ -314,7 +323,7 @@ def _event_row(
         "event": item["event"],
         "actor_id": _user_id(item.get("actor")),
         "actor_login": _login(item.get("actor")),
-        "label_name": (item.get("label") or {}).get("name"),
+        "label_name": storable((item.get("label") or {}).get("name")),
         "commit_id": item.get("commit_id"),
         "created_at": parse_time(item["created_at"]),
         "raw_json": raw_json(item) if text is None else text,

@@ -401,3 +401,23 @@ def test_a_page_and_its_cursor_commit_together(db_url, api, monkeypatch, tmp_pat
     monkeypatch.setattr(miner.crawl, "save_prepared", real_save)
     crawl(db_url, api.url, [KERAS], per_page=20)
     assert dump(db_url) == dump(clean)
+
+
+def test_nul_characters_become_replacement_characters_and_raw_json_keeps_them(db_url, tmp_path):
+    # PostgreSQL text rejects NUL; the decoded columns store U+FFFD, raw_json the \u0000 escape
+    nul = "a\x00b"
+    label = {"id": 7, "name": f"l{nul}", "color": "fff", "description": nul}
+    issues = [issue(1, "2020-01-05T00:00:00Z", title=nul, body=f"x{nul}", labels=[label])]
+    comments = [comment(10, 1, "2020-01-05T00:00:00Z", body=nul)]
+    root = write_folder(tmp_path / "corpus", "octo__edge", issues, comments)
+    with FakeGitHub(root) as api:
+        crawl(db_url, api.url, ["octo/edge"])
+    (stored,) = _rows(db_url, schema.issues)
+    assert (stored["title"], stored["body"]) == ("a\ufffdb", "xa\ufffdb")
+    (label_row,) = _rows(db_url, schema.labels)
+    assert (label_row["name"], label_row["description"]) == ("la\ufffdb", "a\ufffdb")
+    (stored_comment,) = _rows(db_url, schema.comments)
+    assert stored_comment["body"] == "a\ufffdb"
+    for row, original in ((stored, issues[0]), (stored_comment, comments[0])):
+        assert "\\u0000" in row["raw_json"] and "\x00" not in row["raw_json"]
+        assert json.loads(row["raw_json"]) == original
