@@ -15,6 +15,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.engine import Connection
 
 from db import schema, upsert
+from db.repositories import find_repository
 from miner.corpus import issue_number_from_url
 
 
@@ -68,21 +69,6 @@ def utcnow() -> datetime:
 
 
 # --- repositories ---------------------------------------------------------------------------
-
-
-def find_repository(connection: Connection, full_name: str) -> int | None:
-    """The id of a repository by its canonical name or one of its old names (any case)."""
-    name = full_name.lower()
-    found = connection.execute(
-        select(schema.repositories.c.id).where(schema.repositories.c.full_name.ilike(name))
-    ).scalar()
-    if found is None:
-        found = connection.execute(
-            select(schema.repository_aliases.c.repository_id).where(
-                schema.repository_aliases.c.alias.ilike(name)
-            )
-        ).scalar()
-    return found
 
 
 def ensure_repository(

@@ -183,3 +183,23 @@ def test_migrations_have_one_head_and_build_exactly_the_declared_schema(db_url):
     with engine.connect() as connection:
         differences = compare_metadata(MigrationContext.configure(connection), schema.metadata)
     assert differences == []
+
+
+def test_repository_names_match_exactly_and_through_aliases(db_url):
+    from db.repositories import find_repository, repository_ids_by_name
+    from miner.store import add_alias
+
+    engine = open_database(db_url, create=True)
+    with engine.begin() as connection:
+        plain = ensure_repository(connection, "axb/cxd", "x")  # first: a LIKE match finds it
+        under = ensure_repository(connection, "a_b/c_d", "x")
+        add_alias(connection, under, "Old_Name/c_d")
+        assert find_repository(connection, "A_B/C_D") == under
+        assert find_repository(connection, "axb/cxd") == plain  # '_' is no wildcard
+        assert find_repository(connection, "old_name/C_D") == under
+        assert find_repository(connection, "oldxname/c_d") is None
+        assert repository_ids_by_name(connection) == {
+            "a_b/c_d": under,
+            "axb/cxd": plain,
+            "old_name/c_d": under,
+        }

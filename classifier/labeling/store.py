@@ -179,19 +179,6 @@ _COLUMNS = [
 ]
 
 
-def repository_ids(connection: Connection) -> dict[str, int]:
-    """Every name a repository is known by (canonical and old aliases), lower-cased, to its id."""
-    names = dict(
-        connection.execute(select(schema.repositories.c.full_name, schema.repositories.c.id)).all()
-    )
-    names.update(
-        connection.execute(
-            select(schema.repository_aliases.c.alias, schema.repository_aliases.c.repository_id)
-        ).all()
-    )
-    return {name.lower(): repo_id for name, repo_id in names.items()}
-
-
 def issue_ids(connection: Connection, repository_id: int) -> dict[int, int]:
     """Issue number to issue id within one repository."""
     i = schema.issues

@@ -17,6 +17,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from classifier.labeling import store
 from classifier.labeling.store import Annotation, AnnotationError
+from db.repositories import repository_ids_by_name
 from taxonomy import Taxonomy, UnknownCategoryError, default_taxonomy
 
 COLUMNS = ("repository", "number", "category", "annotator", "kind", "note", "status")
@@ -100,7 +101,7 @@ class _Resolver:
 
     def __init__(self, connection: Connection):
         self.connection = connection
-        self.repositories = store.repository_ids(connection)
+        self.repositories = repository_ids_by_name(connection)
         self.issues: dict[int, dict[int, int]] = {}
 
     def issue_id(self, repository: str, number: int) -> int:
