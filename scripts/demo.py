@@ -28,7 +28,9 @@ DATASET = REPORTS / "dataset"
 # MXNet by its old name: GitHub (and the stand-in) answer 301, the crawler stores the canonical
 # apache/mxnet and keeps the old name as an alias, which the seed labels use.
 REPOSITORIES = ["tensorflow/tensorflow", "pytorch/pytorch", "apache/incubator-mxnet"]
-GITHUB_WINDOW_DAYS = 3  # a few pages per repository: fits the 60 anonymous requests an hour
+# One day: a few pages of issues and comments per repository fits the 60 anonymous requests an
+# hour (pytorch alone sees hundreds of issue and pull-request comments a day).
+GITHUB_WINDOW_DAYS = 1
 GITHUB_MAX_ISSUES = 100
 
 
