@@ -2,9 +2,11 @@
 
 The seed-labeled issues are loaded from ../shared/corpus into a fresh database; a stratified
 share is held out for evaluation, the rest is the pool an oracle "annotates" from. Starting from
-the same small random seed set, each strategy adds batches (random, least-confident, margin: the
-functions the labeling session uses), the classifier's pipeline (classifier.model.build_pipeline)
-is trained every round and scored by macro-F1 on the held-out split. Repeated over a few seeds.
+the same small random seed set, each strategy adds batches (random, least-confident, margin,
+balanced-margin: the functions the labeling session uses), the classifier's pipeline
+(classifier.model.build_pipeline) is trained every round and scored by macro-F1 on the held-out
+split. Repeated over a few seeds. balanced-margin: half of each batch random, half margin
+sampling spread over the predicted classes, rarest first (classifier.labeling.active).
 
     .venv/bin/python benchmarks/active_learning.py [--seeds 3] [--jobs 2] [--target F1]
 
@@ -32,6 +34,7 @@ from sklearn.model_selection import train_test_split
 
 import db
 from classifier.documents import issue_documents, issue_ids_by_reference
+from classifier.labeling.active import BALANCED, balanced_order
 from classifier.labeling.sampling import most_uncertain
 from classifier.labels import final_labels, read_labels_csv
 from classifier.model import build_pipeline
@@ -41,7 +44,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SEED_LABELS = ROOT / "classifier" / "data" / "seed_labels.csv"
 CORPUS = ROOT.parent / "shared" / "corpus"
 OUT = ROOT / "reports" / "active_learning"
-STRATEGIES = ("random", "least-confident", "margin")
+STRATEGIES = ("random", "least-confident", "margin", BALANCED)
 
 log = logging.getLogger("active_learning")
 
@@ -72,10 +75,21 @@ def macro_f1(model, test: pd.DataFrame) -> float:
     )
 
 
-def next_batch(strategy: str, model, pool: pd.DataFrame, size: int, rng) -> list[int]:
+def next_batch(
+    strategy: str, model, pool: pd.DataFrame, size: int, rng, labeled: pd.DataFrame
+) -> list[int]:
     """Positions in `pool` to annotate next."""
     if strategy == "random":
         return rng.choice(len(pool), size=min(size, len(pool)), replace=False).tolist()
+    if strategy == BALANCED:
+        positions = list(range(len(pool)))
+        return balanced_order(
+            model.predict_proba(pool),
+            positions,
+            list(model.classes_),
+            labeled["category"].value_counts().to_dict(),
+            rng.permutation(len(pool)).tolist(),
+        )[:size]
     ranked = most_uncertain(model.predict_proba(pool), list(range(len(pool))), strategy)
     return ranked[:size]
 
@@ -94,7 +108,7 @@ def simulate(strategy: str, seed: int, data: dict, start: int, batch: int, budge
         if len(labeled) >= budget or pool.empty:
             return curve
         size = min(batch, budget - len(labeled))
-        chosen = pool.iloc[next_batch(strategy, model, pool, size, rng)]
+        chosen = pool.iloc[next_batch(strategy, model, pool, size, rng, labeled)]
         labeled, pool = pd.concat([labeled, chosen]), pool.drop(chosen.index)
 
 

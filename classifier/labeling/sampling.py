@@ -201,7 +201,7 @@ def most_uncertain(proba: np.ndarray, issue_ids: Sequence[int], measure: str) ->
     return [issue_ids[k] for k in order]
 
 
-STRATEGIES = ("random", "stratified", "keyword", "least-confident", "margin")
+STRATEGIES = ("random", "stratified", "keyword", "least-confident", "margin", "balanced-margin")
 
 
 def make_strategy(
@@ -218,4 +218,8 @@ def make_strategy(
         from classifier.labeling.active import UncertaintyStrategy
 
         return UncertaintyStrategy(measure=name, model=model, taxonomy=taxonomy, seed=seed)
+    if name == "balanced-margin":  # half class-balanced margin sampling, half random
+        from classifier.labeling.active import BalancedStrategy
+
+        return BalancedStrategy(model=model, taxonomy=taxonomy, seed=seed)
     raise SamplingError(f"unknown strategy {name!r}; choose one of {', '.join(STRATEGIES)}")
