@@ -23,6 +23,7 @@ from classifier.model import (
     GatedClassifier,
     IssueClassifier,
     ModelError,
+    decision_weights,
     load_model,
     prior_corrected,
 )
@@ -178,6 +179,32 @@ def test_prior_correction_moves_decisions_to_rare_classes():
     prior = np.array([0.8, 0.2])
     assert prior_corrected(probabilities, prior, 0).tolist() == [0, 0]
     assert prior_corrected(probabilities, prior, 1).tolist() == [1, 0]
+
+
+def test_calibration_waits_until_the_rarest_class_has_three_labels():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(40, 5))
+
+    def fitted(rarest: int) -> object:
+        y = np.array(["a"] * 20 + ["b"] * (20 - rarest) + ["c"] * rarest)
+        return CalibratedLinear().fit(x, y).estimator_
+
+    assert type(fitted(2)).__name__ == "LogisticRegression"
+    calibrated = fitted(3)
+    assert type(calibrated).__name__ == "CalibratedClassifierCV" and calibrated.cv == 3
+    loose = CalibratedLinear(min_calibration_count=2).fit(x, ["a"] * 20 + ["b"] * 18 + ["c"] * 2)
+    assert loose.estimator_.cv == 2
+
+
+def test_decision_weights_rank_as_the_prior_corrected_decision():
+    estimator = CalibratedLinear(prior_power=1.0)
+    estimator.classes_, estimator.class_prior_ = np.array(["a", "b"]), np.array([0.8, 0.2])
+    probabilities = np.array([[0.6, 0.4], [0.9, 0.1]])
+    weights = decision_weights(estimator, probabilities)
+    # 0.6/0.8 : 0.4/0.2 = 0.75 : 2, normalized; the decision (b) is the larger weight.
+    assert np.allclose(weights[0], [0.75 / 2.75, 2 / 2.75]) and np.allclose(weights.sum(1), 1)
+    assert weights.argmax(1).tolist() == estimator.decide(probabilities).tolist()
+    assert decision_weights(object(), probabilities) is probabilities  # plain argmax models
 
 
 # --- training, the artifact and the card --------------------------------------------------------

@@ -183,6 +183,22 @@ def test_active_learning_asks_first_about_what_the_model_is_least_sure_of(engine
         assert session.strategy.name == measure
 
 
+def test_active_learning_ranks_by_the_weights_the_model_decides_with(engine):
+    from classifier.documents import issue_documents
+    from classifier.model import build_pipeline, decision_weights
+
+    documents = issue_documents(engine)
+    labels = ["MLEAK" if "memory" in t.lower() else "NSR" for t in documents.title]
+    model = build_pipeline(structure="joint", prior_power=1.0).fit(documents, labels)
+    proba = model.predict_proba(documents)
+    weighted = decision_weights(model, proba)
+    assert not np.allclose(weighted, proba)  # the rare MLEAK weighs more than p says
+    session = LabelingSession(engine, "alice", UncertaintyStrategy("margin", model=model))
+    ids = documents.issue_id.tolist()
+    assert session._queue == most_uncertain(weighted, ids, "margin")
+    assert session._queue != most_uncertain(proba, ids, "margin")
+
+
 def test_active_learning_trains_on_the_labels_so_far_and_reranks(engine):
     strategy = UncertaintyStrategy("margin", pool_size=30)
     session = LabelingSession(engine, "alice", strategy, rerank_every=12)

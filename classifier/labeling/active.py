@@ -88,6 +88,10 @@ class UncertaintyStrategy:
             return shuffled
         pool, rest = sorted(shuffled[: self.pool_size]), shuffled[self.pool_size :]
         proba = model.predict_proba(issue_documents(engine, pool))  # rows ordered by issue id
+        from classifier.model import decision_weights  # loaded with the model already
+
+        # Ask about close decisions: the model decides by prior-corrected weights, not by p.
+        proba = decision_weights(model, proba)
         return self.order(engine, model, proba, pool, shuffled) + rest
 
     def order(self, engine: Engine, model, proba: np.ndarray, pool: list[int], shuffled) -> list:
