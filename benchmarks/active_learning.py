@@ -5,10 +5,12 @@ share is held out for evaluation, the rest is the pool an oracle "annotates" fro
 the same small random seed set, each strategy adds batches (random, least-confident, margin,
 balanced-margin: the functions the labeling session uses), the classifier's pipeline
 (classifier.model.build_pipeline) is trained every round and scored by macro-F1 on the held-out
-split. Repeated over a few seeds. balanced-margin: half of each batch random, half margin
-sampling spread over the predicted classes, rarest first (classifier.labeling.active).
+split. Repeated over seeds; the summary compares each strategy with random sampling paired by
+seed (mean macro-F1 after the start, t-interval, Wilcoxon test). balanced-margin: half of each
+batch random, half margin sampling spread over the predicted classes, rarest first
+(classifier.labeling.active). Uncertainty uses the model's decision weights, as the session.
 
-    .venv/bin/python benchmarks/active_learning.py [--seeds 3] [--jobs 2] [--target F1]
+    .venv/bin/python benchmarks/active_learning.py [--seeds 30] [--start 30] [--target F1]
 
 Writes reports/active_learning/{curve.csv,summary.json,curve.png}.
 """
@@ -154,17 +156,18 @@ def paired_gains(curve: pd.DataFrame, baseline: str = "random") -> dict[str, dic
 
 
 def plot(curve: pd.DataFrame, target: float, path: Path) -> None:
-    summary = curve.groupby(["strategy", "labels"])["macro_f1"].agg(["mean", "std"]).reset_index()
+    summary = curve.groupby(["strategy", "labels"])["macro_f1"].agg(["mean", "sem"]).reset_index()
     figure, axes = plt.subplots(figsize=(7, 4.5))
     for strategy, rows in summary.groupby("strategy"):
         axes.plot(rows["labels"], rows["mean"], marker="o", label=strategy)
         axes.fill_between(
-            rows["labels"], rows["mean"] - rows["std"], rows["mean"] + rows["std"], alpha=0.15
+            rows["labels"], rows["mean"] - rows["sem"], rows["mean"] + rows["sem"], alpha=0.15
         )
     axes.axhline(target, color="grey", linestyle="--", linewidth=1, label=f"target {target:.3f}")
     axes.set_xlabel("labeled issues")
     axes.set_ylabel("macro-F1 on held-out issues")
-    axes.set_title("Simulated annotation on the seed labels (mean ± sd over seeds)")
+    seeds = curve["seed"].nunique()
+    axes.set_title(f"Simulated annotation on the seed labels (mean ± s.e., {seeds} seeds)")
     axes.legend()
     figure.tight_layout()
     figure.savefig(path, dpi=120)
@@ -230,9 +233,9 @@ def report(curve: pd.DataFrame, target: float, args, pool: int, test: int, secon
     summary = {
         "pool": pool,
         "held_out": test,
-        "seeds": args.seeds,
-        "start": args.start,
-        "batch": args.batch,
+        "seeds": int(curve["seed"].nunique()),  # from the curve: also right with --from-csv
+        "start": int(curve["labels"].min()),
+        "batch": int(np.diff(sorted(set(curve["labels"])))[0]),
         "target_macro_f1": target,
         "labels_to_reach_target": reached,
         "area_gain_over_random": gains,
@@ -240,8 +243,8 @@ def report(curve: pd.DataFrame, target: float, args, pool: int, test: int, secon
         "seconds": round(seconds),
     }
     (args.out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-    print(f"pool {pool} issues, held out {test}, {args.seeds} seeds, start {args.start}, "
-          f"batch {args.batch}")  # fmt: skip
+    print(f"pool {pool} issues, held out {test}, {summary['seeds']} seeds, "
+          f"start {summary['start']}, batch {summary['batch']}")  # fmt: skip
     print("mean macro-F1 by number of labels:")
     print(mean.round(3).to_string())
     print(f"labels needed to reach macro-F1 {target:.3f} (mean over seeds): first / for good")

@@ -82,7 +82,7 @@ class CalibratedLinear(_PriorCorrectedMixin, ClassifierMixin, BaseEstimator):
     `min_calibration_count` labels (folds: that count, at most `cv`); before, the model is a
     class-balanced logistic regression (whatever the learner: an SVM gives no probabilities).
     The default 3 is measured (benchmarks/learning_curve.py): 2-fold calibration, each fold
-    with a single example of the rarest class, cost up to 0.02 mean macro-F1 against 3.
+    with a single example of the rarest class, cost up to 0.02-0.03 mean macro-F1 against 3.
     """
 
     def __init__(

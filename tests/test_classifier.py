@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
+from sklearn.base import clone
 from sklearn.utils.estimator_checks import check_estimator
 from sqlalchemy import select
 
@@ -317,6 +318,11 @@ def test_shipped_default_model_loads_offline_and_classifies(monkeypatch):
     predicted = default.predict(documents)
     assert predicted["category"].tolist()[0] == "MLEAK"
     assert set(default.classes_) <= set(default.card["class_counts"])
+    # Saved with the current estimator classes: every parameter is there (get_params, clone).
+    assert (
+        clone(default.pipeline).get_params()["classifier__prior_power"]
+        == default.card["prior_power"]
+    )
 
 
 def test_classify_with_worker_processes_stores_the_same_predictions(tmp_path, corpus, model):
