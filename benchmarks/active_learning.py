@@ -20,10 +20,12 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import tempfile
+import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import matplotlib
 
@@ -32,50 +34,16 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from scipy import stats
-from sklearn.metrics import f1_score
-from sklearn.model_selection import train_test_split
 
-import db
-from classifier.documents import issue_documents, issue_ids_by_reference
+from benchmarks.corpus_db import REPO_ROOT, held_out_macro_f1, seed_split
 from classifier.labeling.active import BALANCED, balanced_order
 from classifier.labeling.sampling import most_uncertain
-from classifier.labels import final_labels, read_labels_csv
 from classifier.model import build_pipeline, decision_weights
-from miner.corpus import import_folder, repo_dirs
 
-ROOT = Path(__file__).resolve().parent.parent
-SEED_LABELS = ROOT / "classifier" / "data" / "seed_labels.csv"
-CORPUS = ROOT.parent / "shared" / "corpus"
-OUT = ROOT / "reports" / "active_learning"
+OUT = REPO_ROOT / "reports" / "active_learning"
 STRATEGIES = ("random", "least-confident", "margin", BALANCED)
 
 log = logging.getLogger("active_learning")
-
-
-def labeled_documents(corpus: Path, labels_csv: Path, workdir: Path) -> pd.DataFrame:
-    """Documents of the seed-labeled issues with their final category (adjudicated)."""
-    labels = final_labels(read_labels_csv(labels_csv))
-    engine = db.open_database(f"sqlite:///{workdir / 'seed.db'}", create=True)
-    folders = repo_dirs(corpus)
-    for repository in sorted(set(labels["repository"])):
-        import_folder(engine, folders[repository], repository)
-    references = list(zip(labels["repository"], labels["number"], strict=True))
-    ids = issue_ids_by_reference(engine, references)
-    labels["issue_id"] = [ids[(r.lower(), int(n))] for r, n in references]
-    documents = issue_documents(engine, labels["issue_id"].tolist())
-    return documents.merge(labels[["issue_id", "category"]], on="issue_id")
-
-
-def macro_f1(model, test: pd.DataFrame) -> float:
-    return float(
-        f1_score(
-            test["category"],
-            model.predict(test),
-            labels=sorted(set(test["category"])),
-            average="macro",
-            zero_division=0,
-        )
-    )
 
 
 def next_batch(
@@ -106,10 +74,10 @@ def simulate(strategy: str, seed: int, data: dict, start: int, batch: int, budge
     pool = train.drop(labeled.index)
     curve = []
     while True:
-        # Rounds repeat the same texts; normalization learns nothing, so memoizing is safe.
-        model = build_pipeline().set_params(features__text__normalize__memoize=True)
+        model = build_pipeline(memoize_text=True)  # rounds repeat the same texts
         model.fit(labeled, labeled["category"].to_numpy())
-        curve.append((strategy, seed, len(labeled), macro_f1(model, test)))
+        score = held_out_macro_f1(test["category"].to_numpy(), model.predict(test))
+        curve.append((strategy, seed, len(labeled), score))
         log.info("%s seed %d: %d labels, macro-F1 %.3f", *curve[-1])
         if len(labeled) >= budget or pool.empty:
             return curve
@@ -205,11 +173,7 @@ def main() -> None:
         target = args.target if args.target is not None else _default_target(curve)
         report(curve, target, args, previous["pool"], previous["held_out"], previous["seconds"])
         return
-    with tempfile.TemporaryDirectory() as workdir:
-        documents = labeled_documents(CORPUS, SEED_LABELS, Path(workdir))
-    pool, test = train_test_split(
-        documents, test_size=args.test_size, stratify=documents["category"], random_state=0
-    )
+    pool, test = seed_split(args.test_size)
     data = {"pool": pool, "test": test}
     runs = [
         (strategy, seed, data, args.start, args.batch, args.budget)

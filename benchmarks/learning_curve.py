@@ -2,8 +2,9 @@
 
 How good is the classifier after n labels, and which way of getting probabilities from few
 examples works best? The seed-labeled issues are split as in benchmarks/active_learning.py
-(30% held out, stratified, seed 0); from the rest, nested random subsets of growing size are
-drawn per seed, the features are fitted once per subset and every variant is trained on them:
+(corpus_db.seed_split: 30% held out, stratified, seed 0); from the rest, nested random subsets
+of growing size are drawn per seed, the features are fitted once per subset and every variant
+is trained on them:
 
 - structure: joint (all categories at once) or gated (system-related first, then category);
 - calibration rule: sigmoid-calibrated linear SVM once the rarest class has at least k labels
@@ -20,7 +21,6 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -31,16 +31,11 @@ import matplotlib
 
 matplotlib.use("agg")
 import matplotlib.pyplot as plt
-import numpy as np
 import pandas as pd
 from sklearn.base import clone
-from sklearn.metrics import f1_score
-from sklearn.model_selection import train_test_split
 
-from benchmarks.corpus_db import REPO_ROOT, SEED_LABELS, corpus_database
-from classifier.labels import final_labels, read_labels_csv
+from benchmarks.corpus_db import REPO_ROOT, held_out_macro_f1, seed_split
 from classifier.model import CalibratedLinear, GatedClassifier, feature_union, prior_corrected
-from classifier.training import labeled_set
 from taxonomy import default_taxonomy
 
 OUT = REPO_ROOT / "reports" / "learning_curve"
@@ -59,12 +54,6 @@ def variant(structure: str, rule: int | None, default_code: str):
     return GatedClassifier(linear, clone(linear), default_code)
 
 
-def macro_f1(truth: np.ndarray, predicted: np.ndarray) -> float:
-    return float(
-        f1_score(truth, predicted, labels=sorted(set(truth)), average="macro", zero_division=0)
-    )
-
-
 def one_seed(seed: int, pool: pd.DataFrame, test: pd.DataFrame, sizes, default_code) -> list:
     """Rows (seed, labels, structure, rule, power, macro_f1) for nested subsets of one order."""
     order = pool.sample(frac=1.0, random_state=seed)
@@ -72,7 +61,7 @@ def one_seed(seed: int, pool: pd.DataFrame, test: pd.DataFrame, sizes, default_c
     for size in sizes:
         train = order.iloc[:size]
         y = train["category"].to_numpy()
-        features = feature_union().set_params(text__normalize__memoize=True)
+        features = feature_union(memoize_text=True)
         x_train, x_test = features.fit_transform(train), features.transform(test)
         for structure in STRUCTURES:
             for rule_name, rule in RULES.items():
@@ -80,7 +69,7 @@ def one_seed(seed: int, pool: pd.DataFrame, test: pd.DataFrame, sizes, default_c
                 proba = model.predict_proba(x_test)
                 for power in POWERS:
                     predicted = model.classes_[prior_corrected(proba, model.class_prior_, power)]
-                    score = macro_f1(test["category"].to_numpy(), predicted)
+                    score = held_out_macro_f1(test["category"].to_numpy(), predicted)
                     rows.append((seed, size, structure, rule_name, power, score))
         log.info("seed %d, %d labels done", seed, size)
     return rows
@@ -88,21 +77,6 @@ def one_seed(seed: int, pool: pd.DataFrame, test: pd.DataFrame, sizes, default_c
 
 def _run(arguments: tuple) -> list:
     return one_seed(*arguments)
-
-
-def load_split(test_size: float) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The seed-labeled documents with their category, split as the active-learning benchmark."""
-    taxonomy = default_taxonomy()
-    labels = final_labels(read_labels_csv(SEED_LABELS, taxonomy))
-    with tempfile.TemporaryDirectory() as scratch:
-        engine = corpus_database(Path(scratch) / "issues.db", set(labels["repository"]))
-        data = labeled_set(engine, labels, source="seed labels")
-        engine.dispose()
-    documents = data.documents.assign(category=data.y)
-    documents = documents.sort_values("issue_id").reset_index(drop=True)
-    return train_test_split(
-        documents, test_size=test_size, stratify=documents["category"], random_state=0
-    )
 
 
 def summary_table(curve: pd.DataFrame) -> pd.DataFrame:
@@ -137,7 +111,7 @@ def main() -> None:
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     began = time.perf_counter()
-    pool, test = load_split(args.test_size)
+    pool, test = seed_split(args.test_size)
     sizes = [size for size in SIZES if size <= len(pool)]
     code = default_taxonomy().default_code
     runs = [(seed, pool, test, sizes, code) for seed in range(args.seeds)]

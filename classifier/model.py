@@ -31,6 +31,14 @@ STRUCTURES = ("joint", "gated")
 LEARNERS = ("logreg", "svm")
 
 
+def prior_weighted(probabilities: np.ndarray, prior: np.ndarray, power: float) -> np.ndarray:
+    """p(c) / prior(c)**power, each row normalized to sum 1: the weights decisions compare."""
+    if power == 0 or len(probabilities) == 0:
+        return probabilities
+    weighted = probabilities / np.power(np.maximum(prior, 1e-9), power)
+    return weighted / np.maximum(weighted.sum(axis=1, keepdims=True), 1e-12)
+
+
 def prior_corrected(probabilities: np.ndarray, prior: np.ndarray, power: float) -> np.ndarray:
     """Indices of the decided classes: argmax of p(c) / prior(c)**power.
 
@@ -38,9 +46,7 @@ def prior_corrected(probabilities: np.ndarray, prior: np.ndarray, power: float) 
     NSR class); power 1 decides as if all classes were equally frequent (favours recall of rare
     categories, i.e. macro-F1). The probabilities themselves stay calibrated.
     """
-    if power == 0 or len(probabilities) == 0:
-        return probabilities.argmax(axis=1)
-    return (probabilities / np.power(np.maximum(prior, 1e-9), power)).argmax(axis=1)
+    return prior_weighted(probabilities, prior, power).argmax(axis=1)
 
 
 class _PriorCorrectedMixin:
@@ -59,10 +65,9 @@ class _PriorCorrectedMixin:
         return self.classes_[self.decide(probabilities)]
 
     def decision_weights(self, probabilities: np.ndarray) -> np.ndarray:
-        """The probabilities as decide() weighs them (divided by prior ** power), rows summing
-        to 1: how close the decision is, which is what uncertainty sampling should ask about."""
-        weighted = probabilities / np.power(np.maximum(self.class_prior_, 1e-9), self.prior_power)
-        return weighted / np.maximum(weighted.sum(axis=1, keepdims=True), 1e-12)
+        """The probabilities as decide() weighs them: how close the decision is, which is
+        what uncertainty sampling should ask about."""
+        return prior_weighted(probabilities, self.class_prior_, self.prior_power)
 
 
 def decision_weights(model, probabilities: np.ndarray) -> np.ndarray:
@@ -70,7 +75,7 @@ def decision_weights(model, probabilities: np.ndarray) -> np.ndarray:
     this module) decides; unchanged for a model that decides by the plain argmax."""
     final = getattr(model, "pipeline", model)
     final = final[-1] if isinstance(final, Pipeline) else final
-    if not hasattr(final, "decision_weights") or len(probabilities) == 0:
+    if not hasattr(final, "decision_weights"):
         return probabilities
     return final.decision_weights(probabilities)
 
@@ -228,13 +233,18 @@ class KeywordRules(ClassifierMixin, BaseEstimator):
         return (predicted[:, None] == self.classes_[None, :]).astype(float)
 
 
-def feature_union(taxonomy: Taxonomy | None = None, weak_signals: bool = True) -> FeatureUnion:
+def feature_union(
+    taxonomy: Taxonomy | None = None, weak_signals: bool = True, memoize_text: bool = False
+) -> FeatureUnion:
     """Word n-grams of the normalized text, character n-grams of the title, repository label
-    tokens and (optionally) keyword/label hits per category."""
+    tokens and (optionally) keyword/label hits per category.
+
+    memoize_text: remember normalized texts across fits. Normalization learns nothing, so this
+    is safe wherever the same texts are fitted again (cross-validation, simulations)."""
     text = Pipeline(
         [
             ("select", DocumentColumns("text")),
-            ("normalize", TextNormalizer()),
+            ("normalize", TextNormalizer(memoize=memoize_text)),
             (
                 "tfidf",
                 TfidfVectorizer(
@@ -283,14 +293,15 @@ def build_pipeline(
     taxonomy: Taxonomy | None = None,
     weak_signals: bool = True,
     prior_power: float = 0.5,
+    memoize_text: bool = False,
 ) -> Pipeline:
     """An unfitted Pipeline: documents frame -> features -> calibrated linear classifier.
 
     structure "joint" predicts all categories at once; "gated" first decides system-related or
-    not, then the category (see GatedClassifier). prior_power: see prior_corrected. The
-    defaults are what cross-validation chose for the shipped model; from 70 random labels on
-    they also score within 0.01 of the best variant of benchmarks/learning_curve.py, so active
-    learning retrains this configuration too.
+    not, then the category (see GatedClassifier). prior_power: see prior_corrected;
+    memoize_text: see feature_union. The defaults are what cross-validation chose for the
+    shipped model; from 70 random labels on they also score within 0.01 of the best variant of
+    benchmarks/learning_curve.py, so active learning retrains this configuration too.
     """
     if structure not in STRUCTURES:
         raise ValueError(f"structure must be one of {STRUCTURES}, not {structure!r}")
@@ -301,7 +312,10 @@ def build_pipeline(
     else:
         classifier = GatedClassifier(linear, clone(linear), default_code, prior_power)
     return Pipeline(
-        [("features", feature_union(taxonomy, weak_signals)), ("classifier", classifier)]
+        [
+            ("features", feature_union(taxonomy, weak_signals, memoize_text)),
+            ("classifier", classifier),
+        ]
     )
 
 

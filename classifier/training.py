@@ -95,10 +95,10 @@ def evaluate_candidates(
     """Cross-validate every candidate and the baselines; the report names the best candidate."""
     check_labels(data.y, n_splits)
     candidates = CANDIDATES if candidates is None else candidates
-    estimators = {name: build_pipeline(taxonomy=taxonomy, **p) for name, p in candidates.items()}
-    for estimator in estimators.values():
-        # Folds repeat the same texts; normalization learns nothing, so memoizing is safe.
-        estimator.set_params(features__text__normalize__memoize=True)
+    estimators = {  # folds repeat the same texts
+        name: build_pipeline(taxonomy=taxonomy, memoize_text=True, **p)
+        for name, p in candidates.items()
+    }
     estimators.update(baseline_pipelines(taxonomy))
     results, params = {}, {}
     for name, estimator in estimators.items():
