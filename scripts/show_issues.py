@@ -2,6 +2,10 @@
 
 python scripts/show_issues.py tensorflow/tensorflow#123 pytorch/pytorch#45
 python scripts/show_issues.py --from-csv data/seed/batch1.csv --start 0 --count 10
+python scripts/show_issues.py --from-csv data/labeling/batch01/refs.csv --count 0 --chunks DIR
+
+With --chunks, the threads are written to DIR/chunkNNN.txt files of at most --chunk-chars
+characters each, so an annotator can read a whole batch one terminal screen-full at a time.
 """
 
 from __future__ import annotations
@@ -70,20 +74,38 @@ def main() -> None:
     parser.add_argument("--body-limit", type=int, default=2500)
     parser.add_argument("--comment-limit", type=int, default=500)
     parser.add_argument("--max-comments", type=int, default=4)
+    parser.add_argument("--chunks", type=Path, help="write chunk files here instead of printing")
+    parser.add_argument("--chunk-chars", type=int, default=24000)
     args = parser.parse_args()
     refs = [_parse_ref(r) for r in args.refs]
     if args.from_csv:
         with args.from_csv.open() as handle:
-            rows = list(csv.DictReader(handle))[args.start : args.start + args.count]
+            rows = list(csv.DictReader(handle))
+        rows = rows[args.start : args.start + args.count] if args.count else rows[args.start :]
         refs += [(row["repository"], int(row["number"])) for row in rows]
     threads = load_threads(args.corpus, refs)
-    for ref in refs:
-        if ref in threads:
-            print(
-                render(ref[0], threads[ref], args.body_limit, args.comment_limit, args.max_comments)
-            )
-        else:
-            print(f"{ref[0]}#{ref[1]}: not in the corpus")
+    texts = [
+        render(ref[0], threads[ref], args.body_limit, args.comment_limit, args.max_comments)
+        if ref in threads
+        else f"{ref[0]}#{ref[1]}: not in the corpus"
+        for ref in refs
+    ]
+    if args.chunks:
+        write_chunks(texts, args.chunks, args.chunk_chars)
+    else:
+        print("\n".join(texts))
+
+
+def write_chunks(texts: list[str], folder: Path, limit: int) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    chunks: list[list[str]] = [[]]
+    for text in texts:
+        if chunks[-1] and sum(map(len, chunks[-1])) + len(text) > limit:
+            chunks.append([])
+        chunks[-1].append(text)
+    for index, chunk in enumerate(chunks, 1):
+        (folder / f"chunk{index:03d}.txt").write_text("\n".join(chunk) + "\n", encoding="utf-8")
+    print(f"{len(texts)} issues in {len(chunks)} chunks under {folder}")
 
 
 if __name__ == "__main__":
