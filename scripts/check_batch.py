@@ -1,6 +1,6 @@
 """Check an annotator's batch: every reference labeled once, with a taxonomy code and a note.
 
-    python scripts/check_batch.py data/labeling/batch01
+python scripts/check_batch.py data/labeling/batch01
 """
 
 from __future__ import annotations

@@ -36,18 +36,20 @@ SEARCH = {
     "API": r"version mismatch|incompatib|compat\.v1|tf\.compat|two versions|multiple versions|"
     r"libiomp|protobuf version|numpy version|compiled against|built against|undefined symbol|"
     r"api change|no attribute",
-    "CONFIG": r"environment variable|configproto|allow_growth|intra_op|inter_op|cuda_visible_devices|"
-    r"tf_cpp|xla_flags|tf_force|\./configure|build option|--config|session config",
+    "CONFIG": r"environment variable|configproto|allow_growth|intra_op|inter_op|"
+    r"cuda_visible_devices|tf_cpp|xla_flags|tf_force|\./configure|build option|--config|"
+    r"session config",
     "CONN": r"grpc|connection refused|connection reset|socket|\brpc\b|rendezvous|serving|"
     r"model server|ssl|proxy|timed out|unavailable:|deadline ?exceeded|\bhttp\b",
     "EXEC": r"segfault|segmentation fault|core dump|\babort|illegal memory access|double free|"
     r"check failed|sigsegv|sigabrt|crash",
-    "HA": r"\bavx|sse4|compute capability|aarch64|arm64|\barm\b|ppc64|illegal instruction|raspberry|"
-    r"jetson|\brocm\b|\bm1\b|apple silicon|\btpu\b|\bsm_\d+|cuda capability",
-    "MA": r"out of memory|\boom\b|resourceexhausted|resource exhausted|failed to allocate|allocator|"
-    r"\bbfc\b|fragmentation|pinned memory|memory allocation",
-    "IO": r"tf\.data|dataloader|data loader|input pipeline|tfrecord|slow.{0,20}(load|read|sav|writ)|"
-    r"(load|read|sav|writ)\w* .{0,20}slow|\bdisk\b|serializ|prefetch|gfile|\bhdfs\b",
+    "HA": r"\bavx|sse4|compute capability|aarch64|arm64|\barm\b|ppc64|illegal instruction|"
+    r"raspberry|jetson|\brocm\b|\bm1\b|apple silicon|\btpu\b|\bsm_\d+|cuda capability",
+    "MA": r"out of memory|\boom\b|resourceexhausted|resource exhausted|failed to allocate|"
+    r"allocator|\bbfc\b|fragmentation|pinned memory|memory allocation",
+    "IO": r"tf\.data|dataloader|data loader|input pipeline|tfrecord|"
+    r"slow.{0,20}(load|read|sav|writ)|(load|read|sav|writ)\w* .{0,20}slow|"
+    r"\bdisk\b|serializ|prefetch|gfile|\bhdfs\b",
     "PR": r"regression|slower (than|in|after|since|with)|after upgrad|after updat|since upgrad|"
     r"was faster|performance drop|became slow|got slower|much slower",
     "SYNC": r"\bnccl|allreduce|all-reduce|all_reduce|allgather|all-gather|horovod|synchroniz|"
@@ -56,8 +58,8 @@ SEARCH = {
     r"nondeterministic|non-deterministic|concurrent",
     "MT": r"deadlock|\bhangs?\b|hanging|\bstuck\b|freez|thread ?pool|num_workers|multiprocessing|"
     r"openmp|omp_num_threads|\block\b|contention|multi-?thread",
-    "RU": r"cpu usage|gpu usage|utili[sz]ation|100 ?%|high cpu|too many threads|not using (the )?gpu|"
-    r"resource usage|disk space|file descriptor|too many open files",
+    "RU": r"cpu usage|gpu usage|utili[sz]ation|100 ?%|high cpu|too many threads|"
+    r"not using (the )?gpu|resource usage|disk space|file descriptor|too many open files",
 }
 PER_CATEGORY = {"CONN": 160, "RACE": 160, "IO": 150, "PR": 150, "MT": 150, "SYNC": 140}
 DEFAULT_PER_CATEGORY = 120
@@ -178,7 +180,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", type=Path, default=Path("../shared/corpus"))
     parser.add_argument("--study", type=Path, default=Path("../shared/studies/makkouk-icsme2022"))
-    parser.add_argument("--labeled", type=Path, nargs="*", default=[Path("classifier/data/seed_labels.csv")])
+    parser.add_argument(
+        "--labeled", type=Path, nargs="*", default=[Path("classifier/data/seed_labels.csv")]
+    )
     parser.add_argument("--predictions", type=Path, help="SQLite database with model predictions")
     parser.add_argument("--out", type=Path, default=Path("data/labeling"))
     parser.add_argument("--batches", type=int, default=14)
@@ -186,7 +190,8 @@ def main() -> None:
     parser.add_argument("--first-annotator", type=int, default=6)
     parser.add_argument("--seed", type=int, default=2026)
     args = parser.parse_args()
-    sample = draw(args.corpus, args.study, labeled_references(args.labeled), args.predictions, args.seed)
+    done = labeled_references(args.labeled)
+    sample = draw(args.corpus, args.study, done, args.predictions, args.seed)
     args.out.mkdir(parents=True, exist_ok=True)
     with (args.out / "sample.csv").open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
@@ -200,7 +205,9 @@ def main() -> None:
             writer = csv.writer(handle)
             writer.writerow(["repository", "number", "annotator"])
             writer.writerows((r, n, f"labeler{args.first_annotator + index}") for r, n in batch)
-    counts = Counter(s.split(":")[0] + (":" + s.split(":")[1] if s.startswith("search") else "") for s in sample.strata.values())
+    counts = Counter(
+        s if s.startswith("search") else s.split(":")[0] for s in sample.strata.values()
+    )
     print(f"{len(sample.strata)} new issues; batches of {[len(b) for b in batches]}")
     for stratum, n in sorted(counts.items()):
         print(f"  {stratum}: {n}")
