@@ -8,13 +8,14 @@ import click
 
 from db.cli import db_option, open_for_cli, user_errors
 
-threshold_option = click.option(
-    "--threshold",
-    type=click.FloatRange(0, 1),
-    default=0.5,
-    show_default=True,
-    help="Lowest classifier probability that gives an issue a category (humans always do).",
+model_option = click.option(
+    "--model",
+    "model_version",
+    metavar="VERSION",
+    help="Use this model's decisions (default: the model that classified the most issues). "
+    "Every output names the model it used.",
 )
+ESTIMATORS = ("PACC", "ACC", "EMQ", "PCC", "CC")  # analysis.shares.ESTIMATORS, without importing it
 
 
 def out_option(default: str, what: str):
@@ -31,29 +32,39 @@ def out_option(default: str, what: str):
 
 @click.command("figures")
 @db_option
-@threshold_option
+@model_option
+@click.option(
+    "--estimator",
+    type=click.Choice(ESTIMATORS),
+    default="PACC",
+    show_default=True,
+    help="How category shares are estimated from the model's probabilities and its measured "
+    "error (see analysis/shares.py).",
+)
 @out_option("reports", "the figures (PDF, PNG), tables.md and index.html")
-def figures(db_url: str, threshold: float, out_dir: Path) -> None:
+def figures(db_url: str, model_version: str | None, estimator: str, out_dir: Path) -> None:
     """Regenerate every study figure, tables.md and an HTML report from the database."""
+    from analysis.queries import UnknownModelError
     from analysis.report import build_report
     from analysis.results import EmptyStudyError
 
     engine = open_for_cli(db_url)
-    with user_errors(EmptyStudyError):
-        report = build_report(engine, out_dir, threshold)
+    with user_errors(EmptyStudyError, UnknownModelError):
+        report = build_report(engine, out_dir, model_version, estimator)
     click.echo(f"{len(report.figures)} figure files, {report.tables.name} and {report.index}")
 
 
 @click.command("export")
 @db_option
-@threshold_option
+@model_option
 @out_option("dataset", "the CSV files, data dictionary, datasheet and datapackage.json")
-def export(db_url: str, threshold: float, out_dir: Path) -> None:
+def export(db_url: str, model_version: str | None, out_dir: Path) -> None:
     """Write the dataset as CSV with a data dictionary, a datasheet and datapackage.json."""
     from analysis.export import ExportError, export_dataset
+    from analysis.queries import UnknownModelError
     from analysis.results import EmptyStudyError
 
     engine = open_for_cli(db_url)
-    with user_errors(EmptyStudyError, ExportError):
-        written = export_dataset(engine, out_dir, threshold)
+    with user_errors(EmptyStudyError, ExportError, UnknownModelError):
+        written = export_dataset(engine, out_dir, model_version)
     click.echo(f"{len(written)} files written to {out_dir}")

@@ -17,13 +17,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import frictionless
-import krippendorff
 import pandas as pd
 from sqlalchemy.engine import Engine
 
 from analysis import queries
 from analysis.queries import StudyData, load_study
 from analysis.results import require_issues
+from classifier.labeling.agreement import krippendorff_alpha
 
 log = logging.getLogger(__name__)
 
@@ -133,16 +133,41 @@ TABLES: dict[str, list[Field]] = {
             "category_source",
             "string",
             "human: the latest adjudication, else the label all "
-            "annotators agree on; classifier: the latest non-abstaining prediction with "
-            "probability >= the export threshold; none: no category.",
+            "annotators agree on (classifier.labels.human_categories); classifier: the "
+            "decision of the dataset's model (model_version), whatever its probability; none: "
+            "no model has classified the issue.",
         ),
         Field(
-            "confidence",
+            "model_version",
+            "string",
+            "The one model whose decisions this dataset uses (the same on every row; "
+            "empty when no model classified any issue).",
+        ),
+        Field(
+            "model_category",
+            "string",
+            "The model's decided category for the issue, also where a human label exists "
+            "and where the model abstained; empty when the model did not classify it.",
+        ),
+        Field(
+            "model_probability",
             "number",
-            "Classifier probability of the category (classifier source only).",
+            "The model's probability of model_category.",
             "probability",
         ),
-        Field("model_version", "string", "Classifier version that gave the category."),
+        Field(
+            "model_abstained",
+            "boolean",
+            "model_probability is below the model's threshold, where its committed "
+            "decisions reached the precision stated in its card: review before relying on "
+            "this one decision. Category shares never drop such issues (see the datasheet).",
+        ),
+        Field(
+            "model_system_probability",
+            "number",
+            "The model's probability that the issue is system-related (1 - P(NSR)).",
+            "probability",
+        ),
         Field("annotators", "integer", "Number of annotators who labeled the issue.", "people"),
     ],
     "annotations": [
@@ -183,7 +208,12 @@ TABLES: dict[str, list[Field]] = {
     "predictions": [
         Field("issue_id", "integer", "The classified issue (issues.issue_id)."),
         Field("model_version", "string", "Classifier version (models.version)."),
-        Field("category", "string", "Most probable taxonomy code, even when abstaining."),
+        Field(
+            "category",
+            "string",
+            "The model's decided taxonomy code (its prior-weighted argmax, see the model "
+            "card), stored whether or not it abstained.",
+        ),
         Field("probability", "number", "Probability of that category.", "probability"),
         Field("abstained", "boolean", "The probability was below the model's own threshold."),
         Field("created_at", "datetime", "When the prediction was made.", "UTC"),
@@ -196,6 +226,7 @@ TABLES: dict[str, list[Field]] = {
 
 def _issues_table(data: StudyData) -> pd.DataFrame:
     issues = data.issues.copy()
+    issues["model_version"] = data.model_version
     issues["url"] = (
         "https://github.com/" + issues["repository"] + "/issues/" + issues["number"].astype(str)
     )
@@ -211,7 +242,7 @@ def dataset_tables(engine: Engine, data: StudyData) -> dict[str, pd.DataFrame]:
         "annotations": queries.read_annotations(engine),
         "labels": data.labels,
         "people": data.people,
-        "predictions": queries.read_predictions(engine),
+        "predictions": queries.read_predictions(engine, data.model_version),
     }
     return {name: frames[name][[f.name for f in TABLES[name]]] for name in TABLES}
 
@@ -250,18 +281,16 @@ def agreement(annotations: pd.DataFrame) -> dict:
     shared = matrix.loc[:, matrix.notna().sum() >= 2]
     if shared.shape[1] == 0:
         return {"issues": 0, "alpha": None, "agreement": None}
-    codes = {c: i for i, c in enumerate(sorted(pd.unique(shared.stack())))}
-    numeric = shared.apply(lambda col: col.map(codes)).to_numpy(float)
+    alpha = krippendorff_alpha(shared.T)
     agree = shared.nunique() == 1
-    alpha = (
-        krippendorff.alpha(reliability_data=numeric, level_of_measurement="nominal")
-        if len(codes) > 1
-        else 1.0
-    )
-    return {"issues": int(shared.shape[1]), "alpha": float(alpha), "agreement": float(agree.mean())}
+    return {
+        "issues": int(shared.shape[1]),
+        "alpha": None if alpha != alpha else alpha,
+        "agreement": float(agree.mean()),
+    }
 
 
-def datasheet(data: StudyData, tables: dict[str, pd.DataFrame], threshold: float) -> str:
+def datasheet(data: StudyData, tables: dict[str, pd.DataFrame]) -> str:
     issues = tables["issues"]
     per_repo = (
         issues.groupby(["group", "repository"])
@@ -289,7 +318,7 @@ def datasheet(data: StudyData, tables: dict[str, pd.DataFrame], threshold: float
         human=counts["human"],
         classifier=counts["classifier"],
         none=counts["none"],
-        threshold=threshold,
+        model=data.model_version or "none",
         annotators=", ".join(annotators) or "none",
         shared=stats["issues"],
         alpha=alpha,
@@ -314,7 +343,7 @@ changes over time. Regenerate it with `mlissues export` from the study database.
 
 Each issue has at most one category from the taxonomy in `taxonomy/system_issues.yaml`
 (15 system-related categories and NSR, not system-related): {human} from humans,
-{classifier} from the classifier (probability >= {threshold:g}), {none} without a category.
+{classifier} decided by model {model} (every decision, abstained or not), {none} not classified.
 Tables: issues, annotations, labels (GitHub labels), people (authors, closers, commenters),
 predictions. See data_dictionary.md for every column.
 
@@ -378,12 +407,13 @@ def validate_package(path: Path) -> None:
 
 
 def export_dataset(
-    engine: Engine, out_dir: str | Path, threshold: float = queries.DEFAULT_THRESHOLD
+    engine: Engine, out_dir: str | Path, model_version: str | None = None
 ) -> list[Path]:
-    """Write the dataset into out_dir and validate it; returns the files written."""
+    """Write the dataset into out_dir and validate it; returns the files written. The issues
+    table carries one model's decisions (queries.choose_model; `model_version` to pick)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    data = load_study(engine, threshold)
+    data = load_study(engine, model_version)
     require_issues(data)
     tables = dataset_tables(engine, data)
     written = []
@@ -392,7 +422,7 @@ def export_dataset(
         written.append(out_dir / f"{name}.csv")
     documents = {
         "data_dictionary.md": data_dictionary(),
-        "datasheet.md": datasheet(data, tables, threshold),
+        "datasheet.md": datasheet(data, tables),
         "datapackage.json": json.dumps(datapackage(tables), indent=2) + "\n",
     }
     for name, text in documents.items():

@@ -16,6 +16,7 @@ from matplotlib.figure import Figure
 from analysis import results, stats, style
 from analysis.queries import StudyData
 from analysis.results import Result
+from taxonomy import default_taxonomy
 
 MIN_DAYS = 1 / 1440  # one minute: log axes cannot show an issue closed within the minute
 NO_CATEGORY = "no issue has a category yet"
@@ -43,22 +44,27 @@ def format_p(p_value: float) -> str:
 
 @style.styled
 def rq1_frequency(data: StudyData, result: Result | None = None) -> Figure:
-    """Share of each category per group (Wilson 95% CI), and the system-related share."""
+    """The system-related share per group, and each system category's share of all issues
+    (NSR apart, so that it does not squash the rest), with 95% intervals that include the
+    classifier's error."""
     result = result or results.frequency(data)
-    figure, (bars, system) = style.new_figure(2, width=11, height=4.6)
-    per_group = result.tables["per_group"]
-    if per_group.empty:
-        style.empty_panel(bars, NO_CATEGORY)
-        style.empty_panel(system, NO_CATEGORY)
+    figure, (system, bars) = style.new_figure(2, width=7.2, height=4.4)
+    table = result.tables.get("shares", pd.DataFrame())
+    if table.empty:
+        message = result.notes[-1] if result.notes else NO_CATEGORY
+        style.empty_panel(system, message)
+        style.empty_panel(bars, message)
     else:
-        _grouped_bars(bars, per_group, "category", "group")
-        bars.set_xlabel("share of categorized issues")
-        test = _test_line(result, "group × category")
-        bars.set_title(f"Category shares per group (95% Wilson CI)\n{test}", fontsize=9)
+        nsr = default_taxonomy().default_code
+        groups = table if table["group"].nunique() == 1 else table[table["group"] != "all"]
         _share_bars(system, result.tables["system_share"], "group")
-        system.set_xlabel("share of categorized issues that are system-related")
-        system.set_title("System-related share per group (95% Wilson CI)", fontsize=9)
-    _caption(figure, data)
+        system.set_xlabel("share of issues")
+        system.set_title("System-related issues", fontsize=9)
+        categories = groups[groups["category"] != nsr]
+        _grouped_bars(bars, categories, "category", "group")
+        bars.set_xlabel("share of all issues")
+        bars.set_title("System-related issues by category", fontsize=9)
+    _caption(figure, data, f"shares estimated by {data.estimator}, 95% bootstrap intervals")
     return figure
 
 

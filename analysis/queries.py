@@ -3,15 +3,17 @@
 The one place where SQL meets the analysis: every other module of `analysis` works on the
 frames built here. An issue's category is resolved in this order (`resolve_categories`):
 
-1. the latest adjudication by a human (annotations.kind = 'adjudication');
-2. the human label when every annotator who labeled it agrees (or there is a single one);
+1. the human category (classifier.labels.human_categories, the one rule that training and
+   labeling use too): the latest adjudication, else the label all annotators agree on;
    'unsure' and 'skipped' answers do not count;
-3. the latest classifier prediction that did not abstain and whose probability reaches the
-   threshold;
-4. otherwise no category: the issue counts in figures that need none and is excluded from the
-   others.
+2. the decision of the study's model (`choose_model`), whatever its probability: abstention
+   marks a decision for review, it never hides it;
+3. otherwise no category (an issue no model has classified yet).
 
-`category_source` says which: 'human', 'classifier' or 'none'. Pull requests are excluded.
+`category_source` says which: 'human', 'classifier' or 'none'. Per-issue views (time, debate,
+people) use these categories; category *shares* are estimated from the model's probabilities
+with its measured error (analysis.shares), never counted from decisions. Pull requests are
+excluded.
 """
 
 from __future__ import annotations
@@ -23,9 +25,9 @@ import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
+from classifier.labels import human_categories
 from db import schema
 
-DEFAULT_THRESHOLD = 0.5
 SOURCES = ("human", "classifier", "none")
 MEMBER_ASSOCIATIONS = frozenset({"OWNER", "MEMBER", "COLLABORATOR"})
 SECONDS_PER_DAY = 86_400.0
@@ -41,8 +43,11 @@ class StudyData:
 
     issues: pd.DataFrame
     people: pd.DataFrame
-    threshold: float = DEFAULT_THRESHOLD
+    model_version: str | None = None
     labels: pd.DataFrame = field(default_factory=pd.DataFrame)
+    probabilities: pd.DataFrame = field(default_factory=pd.DataFrame)
+    error_record: dict | None = None
+    estimator: str = "PACC"
 
     @property
     def categorized(self) -> pd.DataFrame:
@@ -56,9 +61,11 @@ class StudyData:
     def source_note(self) -> str:
         """The line every figure and table carries: where its categories came from."""
         counts = self.source_counts()
+        if self.model_version is None:
+            return f"categories: {counts['human']} human, {counts['none']} not classified"
         return (
-            f"categories: {counts['human']} human, {counts['classifier']} classifier "
-            f"(p ≥ {self.threshold:g}), {counts['none']} without category"
+            f"categories: {counts['human']} human, {counts['classifier']} decided by model "
+            f"{self.model_version}, {counts['none']} not classified"
         )
 
 
@@ -111,19 +118,70 @@ def read_annotations(engine: Engine) -> pd.DataFrame:
     )
 
 
-def read_predictions(engine: Engine) -> pd.DataFrame:
+class UnknownModelError(ValueError):
+    """The requested model has no predictions in the database."""
+
+
+def model_coverage(engine: Engine) -> pd.DataFrame:
+    """Every model with predictions: version, issues classified, newest prediction time."""
     p = schema.predictions
     return _frame(
         engine,
         select(
-            p.c.issue_id,
             p.c.model_version,
-            p.c.category,
-            p.c.probability,
-            p.c.abstained,
-            p.c.created_at,
-        ).order_by(p.c.issue_id, p.c.created_at, p.c.model_version),
+            func.count().label("issues"),
+            func.max(p.c.created_at).label("latest"),
+        ).group_by(p.c.model_version),
     )
+
+
+def choose_model(engine: Engine, requested: str | None = None) -> str | None:
+    """The model whose decisions a study uses: `requested`, else the one that classified the
+    most issues (the newest of those). None when nothing is classified. Decisions of different
+    models are never mixed, and every output names the model (StudyData.source_note)."""
+    coverage = model_coverage(engine)
+    if requested is not None:
+        if requested not in set(coverage["model_version"]):
+            known = ", ".join(coverage["model_version"]) or "none"
+            raise UnknownModelError(
+                f"model {requested} has no predictions in this database (models: {known}); "
+                "run mlissues classify --model DIR first"
+            )
+        return requested
+    if coverage.empty:
+        return None
+    best = coverage.sort_values(["issues", "latest"], ascending=False).iloc[0]
+    return str(best["model_version"])
+
+
+def model_error_record(engine: Engine, model_version: str | None) -> dict | None:
+    """The model's out-of-fold record (labels and probabilities of issues it was not trained
+    on), stored with its metrics by `mlissues train`; None when unknown."""
+    if model_version is None:
+        return None
+    m = schema.models
+    with engine.connect() as connection:
+        metrics = connection.execute(
+            select(m.c.metrics).where(m.c.version == model_version)
+        ).scalar()
+    return (metrics or {}).get("out_of_fold")
+
+
+def read_predictions(engine: Engine, model_version: str | None = None) -> pd.DataFrame:
+    """Predictions (of one model when given), with the probabilities of every class."""
+    p = schema.predictions
+    statement = select(
+        p.c.issue_id,
+        p.c.model_version,
+        p.c.category,
+        p.c.probability,
+        p.c.abstained,
+        p.c.probabilities,
+        p.c.created_at,
+    ).order_by(p.c.issue_id, p.c.created_at, p.c.model_version)
+    if model_version is not None:
+        statement = statement.where(p.c.model_version == model_version)
+    return _frame(engine, statement)
 
 
 def read_labels(engine: Engine) -> pd.DataFrame:
@@ -169,50 +227,55 @@ def _read_event_closers(engine: Engine) -> pd.DataFrame:
 # --- categories -----------------------------------------------------------------------------
 
 
-def human_categories(annotations: pd.DataFrame) -> pd.Series:
-    """Issue id -> category from adjudications, else from annotators who all agree."""
-    labeled = annotations[(annotations["status"] == "labeled") & annotations["category"].notna()]
-    adjudicated = (
-        labeled[labeled["kind"] == "adjudication"]
-        .sort_values(["issue_id", "created_at"])
-        .drop_duplicates("issue_id", keep="last")
-        .set_index("issue_id")["category"]
-    )
-    votes = labeled[labeled["kind"] == "label"].groupby("issue_id")["category"]
-    agreed = votes.first()[votes.nunique() == 1]
-    return pd.concat([adjudicated, agreed[~agreed.index.isin(adjudicated.index)]])
+def study_human_categories(annotations: pd.DataFrame) -> pd.Series:
+    """Issue id -> human category (classifier.labels.human_categories over the annotations)."""
+    answered = annotations[(annotations["status"] == "labeled") & annotations["category"].notna()]
+    return human_categories(answered.sort_values(["created_at"], kind="stable"), "issue_id")
 
 
-def classifier_categories(predictions: pd.DataFrame, threshold: float) -> pd.DataFrame:
-    """Issue id -> (category, probability, model) of the latest confident prediction."""
-    latest = predictions.sort_values(["issue_id", "created_at", "model_version"]).drop_duplicates(
+def model_decisions(predictions: pd.DataFrame) -> pd.DataFrame:
+    """Issue id -> the model's decision: category, probability, abstained, system probability
+    (1 - P(NSR)). One model's predictions expected (see choose_model); the latest per issue."""
+    latest = predictions.sort_values(["issue_id", "created_at"]).drop_duplicates(
         "issue_id", keep="last"
     )
-    confident = latest[~latest["abstained"].astype(bool) & (latest["probability"] >= threshold)]
-    return confident.set_index("issue_id")[["category", "probability", "model_version"]]
+    system = [1.0 - float((p or {}).get("NSR", 0.0)) for p in latest["probabilities"]]
+    return latest.set_index("issue_id")[["category", "probability", "abstained"]].assign(
+        system_probability=system
+    )
 
 
 def resolve_categories(
-    issues: pd.DataFrame,
-    annotations: pd.DataFrame,
-    predictions: pd.DataFrame,
-    threshold: float = DEFAULT_THRESHOLD,
+    issues: pd.DataFrame, annotations: pd.DataFrame, predictions: pd.DataFrame
 ) -> pd.DataFrame:
-    """Add category, category_source, confidence and model_version to the issues."""
-    human = human_categories(annotations)
-    machine = classifier_categories(predictions, threshold)
+    """Add category and category_source, and the model's own decision next to it
+    (model_category, model_probability, model_abstained, model_system_probability)."""
+    human = study_human_categories(annotations)
+    machine = model_decisions(predictions)
     ids = issues["issue_id"]
     from_human = ids.isin(human.index)
     from_machine = ~from_human & ids.isin(machine.index)
     out = issues.copy()
     out["category"] = ids.map(human).where(from_human, ids.map(machine["category"]))
     out["category_source"] = np.select([from_human, from_machine], ["human", "classifier"], "none")
-    out["confidence"] = ids.map(machine["probability"]).where(from_machine)
-    out["model_version"] = ids.map(machine["model_version"]).where(from_machine)
+    out["model_category"] = ids.map(machine["category"])
+    out["model_probability"] = ids.map(machine["probability"])
+    out["model_abstained"] = ids.map(machine["abstained"])
+    out["model_system_probability"] = ids.map(machine["system_probability"])
     answered = annotations[(annotations["status"] == "labeled") & (annotations["kind"] == "label")]
     counts = answered.groupby("issue_id")["annotator"]
     out["annotators"] = ids.map(counts.nunique()).fillna(0).astype(int)
     return out
+
+
+def probability_frame(predictions: pd.DataFrame) -> pd.DataFrame:
+    """Issue id x class: the model's probabilities (columns in the model's class order)."""
+    if predictions.empty:
+        return pd.DataFrame()
+    latest = predictions.sort_values(["issue_id", "created_at"]).drop_duplicates(
+        "issue_id", keep="last"
+    )
+    return pd.DataFrame(list(latest["probabilities"]), index=latest["issue_id"]).fillna(0.0)
 
 
 # --- derived columns ------------------------------------------------------------------------
@@ -268,14 +331,38 @@ def add_participants(issues: pd.DataFrame, people: pd.DataFrame) -> pd.DataFrame
     return out
 
 
-def load_study(engine: Engine, threshold: float = DEFAULT_THRESHOLD) -> StudyData:
-    """Read and derive everything the figures need."""
+def load_study(
+    engine: Engine, model_version: str | None = None, estimator: str = "PACC"
+) -> StudyData:
+    """Read and derive everything the figures need, with the decisions of one model
+    (choose_model: `model_version`, else the model that classified the most issues) and the
+    quantification `estimator` for category shares (analysis.shares)."""
+    model_version = choose_model(engine, model_version)
+    predictions = read_predictions(engine, model_version) if model_version else None
+    if predictions is None:
+        predictions = pd.DataFrame(
+            columns=[
+                "issue_id",
+                "category",
+                "probability",
+                "abstained",
+                "probabilities",
+                "created_at",
+            ]
+        )
     issues = read_issues(engine)
-    issues = resolve_categories(
-        issues, read_annotations(engine), read_predictions(engine), threshold
-    )
+    issues = resolve_categories(issues, read_annotations(engine), predictions)
     issues = add_durations(issues)
     people = people_frame(issues, _read_commenters(engine), _read_event_closers(engine))
     issues = add_participants(issues, people)
     labels = read_labels(engine)
-    return StudyData(issues, people, threshold, labels[labels["issue_id"].isin(issues["issue_id"])])
+    labels = labels[labels["issue_id"].isin(issues["issue_id"])]
+    return StudyData(
+        issues,
+        people,
+        model_version,
+        labels,
+        probability_frame(predictions),
+        model_error_record(engine, model_version),
+        estimator,
+    )

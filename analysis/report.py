@@ -17,7 +17,7 @@ from sqlalchemy.engine import Engine
 
 from analysis import style
 from analysis.figures import FIGURES
-from analysis.queries import DEFAULT_THRESHOLD, StudyData, load_study
+from analysis.queries import StudyData, load_study
 from analysis.results import Result, require_issues
 
 log = logging.getLogger(__name__)
@@ -45,11 +45,15 @@ class Report:
 
 
 def build_report(
-    engine: Engine, out_dir: str | Path, threshold: float = DEFAULT_THRESHOLD
+    engine: Engine,
+    out_dir: str | Path,
+    model_version: str | None = None,
+    estimator: str = "PACC",
 ) -> Report:
-    """Regenerate all figures, tables.md and index.html in out_dir from the database."""
+    """Regenerate all figures, tables.md and index.html in out_dir from the database, with the
+    decisions of one model (queries.choose_model) and shares estimated by `estimator`."""
     out_dir = Path(out_dir)
-    data = load_study(engine, threshold)
+    data = load_study(engine, model_version, estimator)
     require_issues(data)
     computed: list[Result] = []
     paths: list[Path] = []

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from analysis import stats
+from analysis import shares, stats
 from analysis.queries import StudyData
 from taxonomy import default_taxonomy
 
@@ -73,36 +73,54 @@ def _new(data: StudyData, key: str, title: str) -> Result:
 
 
 def frequency(data: StudyData) -> Result:
-    """RQ1: how often each category occurs, overall and per group, with Wilson intervals."""
-    result = _new(data, "rq1_frequency", "RQ1 Frequency of system-issue categories")
-    issues = data.categorized
-    order = category_order(issues["category"])
-    overall = stats.proportions(issues["category"].value_counts().reindex(order, fill_value=0))
-    result.tables["overall"] = overall.rename_axis("category").reset_index()
-    per_group = []
-    for group, part in issues.groupby("group", sort=True):
-        counts = part["category"].value_counts().reindex(order, fill_value=0)
-        table = stats.proportions(counts).rename_axis("category").reset_index()
-        per_group.append(table.assign(group=group))
-    columns = ["group", "category", "count", "share", "ci_low", "ci_high"]
-    result.tables["per_group"] = (
-        pd.concat(per_group, ignore_index=True)[columns] if per_group else pd.DataFrame()
-    )
-    nsr = default_taxonomy().default_code
-    system = issues.assign(system=issues["category"] != nsr).groupby("group")["system"]
-    share = stats.rates(system.sum(), system.size()).rename(columns={"successes": "system"})
-    result.tables["system_share"] = share.rename_axis("group").reset_index()
-    result.test("group × category", lambda: stats.independence_test(_crosstab(issues, "group")))
-    sparse = stats.sparse_cells(_crosstab(issues, "group"))
-    if sparse > 0.2:
-        result.notes.append(
-            f"{sparse:.0%} of expected group × category counts are below 5: "
-            "the chi-square p-value is approximate"
+    """RQ1: how often each category occurs, overall and per group.
+
+    Shares are estimated (analysis.shares): human categories count as labeled, and the
+    model-classified issues enter through a quantifier that corrects for the model's measured
+    error, with bootstrap intervals that carry it. No issue is dropped for being uncertain.
+    """
+    result = _new(data, "rq1_frequency", "RQ1 How often each kind of system issue occurs")
+    issues = data.issues[data.issues["category_source"] != "none"]
+    try:
+        error = shares.ModelError.from_record(data.error_record)
+    except shares.NoErrorRecordError as missing:
+        error = None
+        if (issues["category_source"] == "classifier").any():
+            result.notes.append(f"shares not estimated: {missing}")
+            return result
+    classes = error.classes if error is not None else default_taxonomy().codes
+    estimated = [
+        shares.estimate_shares(issues, data.probabilities, error, classes, estimator=data.estimator)
+    ]
+    if issues["group"].nunique() > 1:
+        estimated.append(
+            shares.estimate_shares(
+                issues, data.probabilities, error, classes, by="group", estimator=data.estimator
+            )
         )
-    if issues["repository"].nunique() != issues["group"].nunique():
+    table = pd.concat(estimated, ignore_index=True)
+    order = category_order(table["category"])
+    table["category"] = pd.Categorical(table["category"], order, ordered=True)
+    table = table.sort_values(["group", "category"]).reset_index(drop=True)
+    table["category"] = table["category"].astype(str)
+    result.tables["shares"] = table
+    nsr = default_taxonomy().default_code
+    system = table[table["category"] == nsr].assign(
+        share=lambda t: 1 - t["share"],
+        ci_low=lambda t: 1 - t["ci_high"],
+        ci_high=lambda t: 1 - t["ci_low"],
+    )
+    result.tables["system_share"] = system.drop(columns="category").reset_index(drop=True)
+    result.notes.append(
+        f"shares estimated by {data.estimator} (analysis.shares): human categories as labeled, "
+        "model-classified issues corrected for the model's out-of-fold error; 95% bootstrap "
+        "intervals include that error"
+    )
+    human = issues[issues["category_source"] == "human"]
+    if human["group"].nunique() > 1:
         result.test(
-            "repository × category",
-            lambda: stats.independence_test(_crosstab(issues, "repository")),
+            "group × category (human labels)",
+            lambda: stats.independence_test(_crosstab(human, "group")),
         )
     return result
 

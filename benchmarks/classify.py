@@ -23,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.corpus_db import REPO_ROOT, SEED_LABELS, corpus_database
+from benchmarks.corpus_db import LABELS, REPO_ROOT, corpus_database
 from classifier.labels import final_labels, read_labels_csv
 from classifier.model import ARTIFACT_NAME, DEFAULT_MODEL_DIR, build_pipeline, load_model
 from classifier.predict import classify_database
@@ -35,7 +35,7 @@ OUT = REPO_ROOT / "reports" / "benchmarks" / "classify.json"
 
 
 def time_training(engine, params: dict) -> dict:
-    labels = final_labels(read_labels_csv(SEED_LABELS))
+    labels = final_labels(read_labels_csv(LABELS))
     data = labeled_set(engine, labels, source="seed labels")
     clear_memo()
     start = time.perf_counter()

@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CORPUS = Path(os.environ.get("MLISSUES_CORPUS", REPO_ROOT.parent / "shared" / "corpus"))
-SEED_LABELS = REPO_ROOT / "classifier" / "data" / "seed_labels.csv"
+LABELS = REPO_ROOT / "classifier" / "data" / "labels.csv"
 
 
 def corpus_database(path: Path, repositories: set[str] | None = None):
@@ -40,7 +40,7 @@ def corpus_database(path: Path, repositories: set[str] | None = None):
 def seed_split(test_size: float = 0.3) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(pool, held out): documents of the seed-labeled issues with their final `category`,
     ordered by issue id, split stratified by category with seed 0."""
-    labels = final_labels(read_labels_csv(SEED_LABELS))
+    labels = final_labels(read_labels_csv(LABELS))
     with tempfile.TemporaryDirectory() as scratch:
         engine = corpus_database(Path(scratch) / "issues.db", set(labels["repository"]))
         data = labeled_set(engine, labels, source="seed labels")

@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.corpus_db import REPO_ROOT, SEED_LABELS, corpus_database
+from benchmarks.corpus_db import LABELS, REPO_ROOT, corpus_database
 from classifier.evaluation import DEFAULT_REPEATS, DEFAULT_SPLITS, write_report
 from classifier.labels import final_labels, read_labels_csv
 from classifier.model import DEFAULT_MODEL_DIR
@@ -31,7 +31,7 @@ REPORT_DIR = REPO_ROOT / "reports" / "evaluation"
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--labels", type=Path, default=SEED_LABELS)
+    parser.add_argument("--labels", type=Path, default=LABELS)
     parser.add_argument("--folds", type=int, default=DEFAULT_SPLITS)
     parser.add_argument("--repeats", type=int, default=DEFAULT_REPEATS)
     parser.add_argument("--report", type=Path, default=REPORT_DIR)
@@ -55,6 +55,19 @@ def main() -> None:
             f"± {s['macro_f1_std']:.3f}  system-F1 {s['system_f1']:.3f} ± {s['system_f1_std']:.3f}"
             f"  accuracy {s['accuracy']:.3f}  Brier {s['brier']:.3f}  ECE {s['ece']:.3f}"
         )
+    print(f"held out ({report['selection']}), chosen {report['chosen']}:")
+    for split, s in report["held_out"].items():
+        print(
+            f"  {split:32s} n {s['n']:5d}  system-F1 {s['system_f1']:.3f}  "
+            f"macro-F1 {s['macro_f1']:.3f} ({s['categories']} categories)  "
+            f"accuracy {s['accuracy']:.3f}"
+        )
+    kept = [r for r in report["results"][report["chosen"]]["abstention"]]
+    at = next(r for r in kept if r["threshold"] == report["threshold"])
+    print(
+        f"abstention threshold {report['threshold']}: coverage {at['coverage']:.3f}, "
+        f"precision of committed decisions {at['accuracy']:.3f} (out of fold)"
+    )
     if args.ship:
         model = fit_model(data, taxonomy, report)
         artifact = model.save(DEFAULT_MODEL_DIR)

@@ -6,14 +6,17 @@ from typing import Any
 
 INTENDED_USE = (
     "Triage and large-scale labeling of GitHub issues of ML frameworks with the system-issue "
-    "taxonomy, for empirical studies. Predictions below the threshold are marked abstained "
-    "('needs review') and should be checked by a person before they are counted."
+    "taxonomy, for empirical studies. Every decision is stored and exported; decisions below "
+    "the threshold are marked abstained: at the threshold, committed decisions reached the "
+    "stated precision out of fold. Category shares of a study are estimated from the "
+    "probabilities with the model's measured error (mlissues figures), not counted."
 )
 LIMITS = (
-    "Trained on a few hundred issues from four repositories (mostly TensorFlow), sampled with "
-    "keyword and label enrichment, so category shares differ from a random sample; rare "
-    "categories have only a handful of examples and low recall. English text only. The "
-    "repository-label features are specific to the repositories' label schemes."
+    "Trained on labeled issues of four repositories (TensorFlow, PyTorch, MXNet, Keras), sampled "
+    "with keyword, label and active-learning enrichment plus a random stratum, so category "
+    "shares in the labels differ from a random sample. Rare categories have few examples and "
+    "low recall. English text only. Scores on held-out repositories and newer issues are the "
+    "ones to expect on a new repository; pooled cross-validation is optimistic."
 )
 
 
@@ -57,6 +60,32 @@ def card_markdown(card: dict) -> str:
         lines += _table(
             ["metric", *names],
             [[key, *(_number(summary[name].get(key)) for name in names)] for key in keys],
+        )
+    held_out = metrics.get("held_out") or {}
+    if held_out:
+        lines += [
+            "",
+            f"## Held-out repositories and time (chosen by {metrics.get('selection')})",
+            "Macro-F1 over the categories with at least 5 test issues.",
+        ]
+        lines += _table(
+            ["split", "test issues", "system F1", "macro-F1", "accuracy", "categories"],
+            [
+                [
+                    name,
+                    s["n"],
+                    *(_number(s[k]) for k in ("system_f1", "macro_f1", "accuracy")),
+                    s["categories"],
+                ]
+                for name, s in held_out.items()
+            ],
+        )
+    abstention = metrics.get("abstention") or []
+    if abstention:
+        lines += ["", "## Abstention (out of fold): coverage and precision of committed decisions"]
+        lines += _table(
+            ["threshold", "coverage", "precision"],
+            [[r["threshold"], _number(r["coverage"]), _number(r["accuracy"])] for r in abstention],
         )
     per_category = metrics.get("per_category") or {}
     if per_category:

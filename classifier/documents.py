@@ -12,9 +12,19 @@ import pandas as pd
 from sqlalchemy import and_, func, select
 from sqlalchemy.engine import Engine
 
+from db.repositories import repository_ids_by_name
 from db.schema import comments, issue_labels, issues, labels, predictions, repositories
 
-DOCUMENT_COLUMNS = ["issue_id", "repository", "number", "title", "body", "labels", "comments"]
+DOCUMENT_COLUMNS = [
+    "issue_id",
+    "repository",
+    "number",
+    "created_at",
+    "title",
+    "body",
+    "labels",
+    "comments",
+]
 # Labels and comments are joined with separators that do not occur in GitHub label names.
 LABEL_SEPARATOR = "\x1f"
 COMMENT_SEPARATOR = "\n\n"
@@ -84,6 +94,7 @@ def documents_query(
         issues.c.id.label("issue_id"),
         repositories.c.full_name.label("repository"),
         issues.c.number,
+        issues.c.created_at,
         issues.c.title,
         issues.c.body,
         label_names.c.labels,
@@ -168,14 +179,17 @@ def unclassified_issue_ids(engine: Engine, model_version: str | None = None) -> 
 
 
 def issue_ids_by_reference(engine: Engine, references: Iterable[tuple[str, int]]) -> dict:
-    """Map (repository full_name, issue number) to issue id for the references present."""
+    """Map (repository name as given, lower-cased, issue number) to issue id, for the references
+    present. A repository may be named by its canonical name or an old name (alias), as
+    everywhere else (db.repositories)."""
     wanted = {(repository.lower(), int(number)) for repository, number in references}
-    query = select(repositories.c.full_name, issues.c.number, issues.c.id).join(
-        repositories, repositories.c.id == issues.c.repository_id
-    )
-    found = {}
     with engine.connect() as connection:
-        for full_name, number, issue_id in connection.execute(query):
-            if (full_name.lower(), number) in wanted:
-                found[(full_name.lower(), number)] = issue_id
+        repository_ids = repository_ids_by_name(connection)
+        query = select(issues.c.repository_id, issues.c.number, issues.c.id)
+        by_key = {(r, n): i for r, n, i in connection.execute(query)}
+    found = {}
+    for name, number in wanted:
+        issue_id = by_key.get((repository_ids.get(name), number))
+        if issue_id is not None:
+            found[(name, number)] = issue_id
     return found

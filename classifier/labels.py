@@ -1,12 +1,14 @@
 """Training labels: read a labels CSV or the annotations table, and resolve one label per issue.
 
-The final label of an issue is its adjudication when there is one, else the label most of its
-annotators chose, else (a tie) the first label given. Skipped and unsure annotations do not count.
+The final label of an issue is `human_categories`: its latest adjudication, else the label all its
+annotators agree on. Skipped and unsure annotations do not count. The study (analysis.queries)
+and the labeling session use the same function.
 """
 
 from __future__ import annotations
 
 import csv
+import logging
 from pathlib import Path
 
 import pandas as pd
@@ -15,6 +17,8 @@ from sqlalchemy.engine import Engine
 
 from db.schema import annotations, issues, repositories
 from taxonomy import Taxonomy, UnknownCategoryError, default_taxonomy
+
+log = logging.getLogger(__name__)
 
 REQUIRED_COLUMNS = ("repository", "number", "category")
 OPTIONAL_COLUMNS = ("annotator", "kind", "note")
@@ -77,26 +81,42 @@ def read_labels_csv(path: str | Path, taxonomy: Taxonomy | None = None) -> pd.Da
     return pd.DataFrame(rows, columns=LABEL_COLUMNS)
 
 
+def human_categories(rows: pd.DataFrame, key: str | list[str]) -> pd.Series:
+    """The category people gave each item, by `key` (one rule for training, labeling and the
+    study): the latest adjudication, else the label every annotator chose (a single annotator
+    counts as agreement). Items whose annotators disagree with no adjudication get none.
+
+    rows: columns `key`, category and kind ('label' or 'adjudication'), one row per answered
+    annotation (not skipped or unsure), oldest first.
+    """
+    keys = [key] if isinstance(key, str) else list(key)
+    if rows.empty:
+        return pd.Series(dtype=object, name="category")
+    adjudicated = rows[rows["kind"] == "adjudication"].groupby(keys, sort=False)["category"].last()
+    votes = rows[rows["kind"] == "label"].groupby(keys, sort=False)["category"]
+    agreed = votes.first()[votes.nunique() == 1]
+    agreed = agreed[~agreed.index.isin(adjudicated.index)]
+    return pd.concat([adjudicated, agreed]).rename("category")
+
+
 def final_labels(rows: pd.DataFrame) -> pd.DataFrame:
-    """One label per (repository, number): adjudication, else majority, else first label."""
+    """One label per (repository, number) by `human_categories`; issues with an unresolved
+    disagreement are left out (and counted in the log), never settled by vote order."""
     if rows.empty:
         return pd.DataFrame(columns=["repository", "number", "category"])
-    rows = rows.assign(order=range(len(rows)), key=rows["repository"].str.lower())
-    chosen = []
-    for (_, number), group in rows.groupby(["key", "number"], sort=False):
-        adjudicated = group[group["kind"] == "adjudication"]
-        if len(adjudicated):
-            category = adjudicated.iloc[-1]["category"]
-        else:
-            counts = group["category"].value_counts()
-            tied = counts.index[counts == counts.max()]
-            category = (
-                tied[0] if len(tied) == 1 else group[group["category"].isin(tied)].iloc[0].category
-            )
-        chosen.append(
-            {"repository": group.iloc[0]["repository"], "number": number, "category": category}
-        )
-    return pd.DataFrame(chosen)
+    rows = rows.assign(key=rows["repository"].str.lower())
+    categories = human_categories(rows, ["key", "number"])
+    unresolved = rows.drop_duplicates(["key", "number"]).shape[0] - len(categories)
+    if unresolved:
+        log.warning("%d issues have disagreeing labels and no adjudication: left out", unresolved)
+    names = rows.drop_duplicates(["key", "number"]).set_index(["key", "number"])["repository"]
+    frame = categories.reset_index()
+    frame["repository"] = [
+        names[(k, n)] for k, n in zip(frame["key"], frame["number"], strict=True)
+    ]
+    order = rows.drop_duplicates(["key", "number"])[["key", "number"]]
+    frame = order.merge(frame, on=["key", "number"])
+    return frame[["repository", "number", "category"]].reset_index(drop=True)
 
 
 def annotation_rows(engine: Engine, taxonomy: Taxonomy | None = None) -> pd.DataFrame:

@@ -234,17 +234,30 @@ class KeywordRules(ClassifierMixin, BaseEstimator):
 
 
 def feature_union(
-    taxonomy: Taxonomy | None = None, weak_signals: bool = True, memoize_text: bool = False
+    taxonomy: Taxonomy | None = None,
+    weak_signals: bool = True,
+    memoize_text: bool = False,
+    repo_labels: bool = False,
+    raw_view: str | None = "words",
+    title_words: bool = True,
+    signals: str = "extended",
 ) -> FeatureUnion:
-    """Word n-grams of the normalized text, character n-grams of the title, repository label
-    tokens and (optionally) keyword/label hits per category.
+    """The features of an issue, each part a switch that benchmarks/select_model.py measured.
 
+    Always: word 1-2-grams of the normalized text and character n-grams of the title.
+    repo_labels: the repository's own labels as tokens and as weak-signal votes. Off by default:
+    a scheme such as TensorFlow's `comp:*`/`type:*` does not transfer to other repositories.
+    raw_view: the raw text's start, which keeps cues the normalizer drops ("20x slower",
+    "sm_35", "double free"), as "words" (unigrams, cheap) or "chars" (character 3-5-grams, ten
+    times slower to compute); None leaves it out. title_words: a word TF-IDF of the title.
+    weak_signals: taxonomy keyword hits per category. signals: see classifier.text.SIGNAL_SETS.
     memoize_text: remember normalized texts across fits. Normalization learns nothing, so this
-    is safe wherever the same texts are fitted again (cross-validation, simulations)."""
+    is safe wherever the same texts are fitted again (cross-validation, simulations).
+    """
     text = Pipeline(
         [
             ("select", DocumentColumns("text")),
-            ("normalize", TextNormalizer(memoize=memoize_text)),
+            ("normalize", TextNormalizer(memoize=memoize_text, signals=signals)),
             (
                 "tfidf",
                 TfidfVectorizer(
@@ -258,32 +271,44 @@ def feature_union(
             ),
         ]
     )
-    title = Pipeline(
-        [
-            ("select", DocumentColumns("title")),
-            (
-                "tfidf",
-                TfidfVectorizer(
-                    analyzer="char_wb",
-                    ngram_range=(3, 5),
-                    min_df=2,
-                    max_features=8000,
-                    sublinear_tf=True,
-                    lowercase=True,
-                ),
-            ),
-        ]
-    )
-    labels = Pipeline(
-        [
-            ("select", DocumentColumns("labels")),
-            ("count", CountVectorizer(binary=True, token_pattern=r"\S+", lowercase=False)),
-        ]
-    )
-    parts = [("text", text), ("title", title), ("labels", labels)]
+    title = _tfidf_view("title", analyzer="char_wb", ngram_range=(3, 5), max_features=8000)
+    parts = [("text", text), ("title", title)]
+    if title_words:
+        parts.append(("title_words", _tfidf_view("title", ngram_range=(1, 2), max_features=5000)))
+    if raw_view is not None:
+        parts.append(("raw", _raw_view(raw_view)))
+    if repo_labels:
+        labels = Pipeline(
+            [
+                ("select", DocumentColumns("labels")),
+                ("count", CountVectorizer(binary=True, token_pattern=r"\S+", lowercase=False)),
+            ]
+        )
+        parts.append(("labels", labels))
     if weak_signals:
-        parts.append(("weak", WeakSignals(taxonomy_keywords(taxonomy))))
+        parts.append(("weak", WeakSignals(taxonomy_keywords(taxonomy), use_labels=repo_labels)))
     return FeatureUnion(parts)
+
+
+def _tfidf_view(view: str, **vectorizer) -> Pipeline:
+    """A TF-IDF of one document view (see DocumentColumns), rare terms dropped."""
+    return Pipeline(
+        [
+            ("select", DocumentColumns(view)),
+            ("tfidf", TfidfVectorizer(min_df=2, sublinear_tf=True, lowercase=True, **vectorizer)),
+        ]
+    )
+
+
+def _raw_view(kind: str) -> Pipeline:
+    if kind == "words":
+        return _tfidf_view("raw", token_pattern=r"(?u)\b\w[\w.+-]*\b", max_features=30000)
+    if kind == "chars":
+        return _tfidf_view("raw", analyzer="char_wb", ngram_range=(3, 5), max_features=30000)
+    raise ValueError(f"raw_view must be 'words', 'chars' or None, not {kind!r}")
+
+
+FEATURE_SWITCHES = ("repo_labels", "raw_view", "title_words", "signals", "weak_signals")
 
 
 def build_pipeline(
@@ -291,20 +316,23 @@ def build_pipeline(
     learner: str = "svm",
     C: float = 0.5,
     taxonomy: Taxonomy | None = None,
-    weak_signals: bool = True,
     prior_power: float = 0.5,
     memoize_text: bool = False,
+    **features,
 ) -> Pipeline:
     """An unfitted Pipeline: documents frame -> features -> calibrated linear classifier.
 
     structure "joint" predicts all categories at once; "gated" first decides system-related or
-    not, then the category (see GatedClassifier). prior_power: see prior_corrected;
-    memoize_text: see feature_union. The defaults are what cross-validation chose for the
-    shipped model; from 70 random labels on they also score within 0.01 of the best variant of
-    benchmarks/learning_curve.py, so active learning retrains this configuration too.
+    not, then the category (see GatedClassifier). learner: "svm" or "logreg". prior_power: see
+    prior_corrected; memoize_text and `features` (FEATURE_SWITCHES): see feature_union. The
+    defaults are the configuration benchmarks/select_model.py chose on held-out repositories
+    and a time split.
     """
     if structure not in STRUCTURES:
         raise ValueError(f"structure must be one of {STRUCTURES}, not {structure!r}")
+    unknown = set(features) - set(FEATURE_SWITCHES)
+    if unknown:
+        raise ValueError(f"unknown feature switch(es): {', '.join(sorted(unknown))}")
     default_code = (taxonomy or default_taxonomy()).default_code
     linear = CalibratedLinear(learner=learner, C=C)
     if structure == "joint":
@@ -313,7 +341,7 @@ def build_pipeline(
         classifier = GatedClassifier(linear, clone(linear), default_code, prior_power)
     return Pipeline(
         [
-            ("features", feature_union(taxonomy, weak_signals, memoize_text)),
+            ("features", feature_union(taxonomy, memoize_text=memoize_text, **features)),
             ("classifier", classifier),
         ]
     )
@@ -338,6 +366,7 @@ DEFAULT_MODEL_DIR = MODELS_DIR / "default"
 ARTIFACT_NAME = "model.skops"
 CARD_JSON = "card.json"
 CARD_MARKDOWN = "card.md"
+OUT_OF_FOLD_JSON = "out_of_fold.json"
 # Types a model artifact may hold; skops refuses to load anything else.
 _TRUSTED_PREFIXES = ("classifier.", "sklearn.", "numpy", "scipy.", "builtins.", "collections.")
 
@@ -348,12 +377,18 @@ class ModelError(Exception):
 
 @dataclass
 class IssueClassifier:
-    """A fitted pipeline with its version, abstention threshold and model card."""
+    """A fitted pipeline with its version, abstention threshold and model card.
+
+    out_of_fold: the labels and out-of-fold probabilities of its training issues (see
+    training.out_of_fold_record), the measured error that quantification corrects for; None for
+    a model saved without them.
+    """
 
     pipeline: Pipeline
     version: str
     threshold: float
     card: dict = field(default_factory=dict)
+    out_of_fold: dict | None = None
 
     @property
     def classes_(self) -> np.ndarray:
@@ -403,6 +438,8 @@ class IssueClassifier:
         from classifier.card import card_markdown
 
         (directory / CARD_MARKDOWN).write_text(card_markdown(card))
+        if self.out_of_fold is not None:
+            (directory / OUT_OF_FOLD_JSON).write_text(json.dumps(self.out_of_fold) + "\n")
         return artifact
 
 
@@ -447,6 +484,11 @@ def load_model(path: str | Path | None = None) -> IssueClassifier:
             raise ModelError(f"{artifact} holds types that are not trusted: {', '.join(refused)}")
         pipeline = sio.load(artifact, trusted=untrusted)
         card = json.loads(card_path.read_text())
+        out_of_fold_path = artifact.with_name(OUT_OF_FOLD_JSON)
+        out_of_fold = (
+            json.loads(out_of_fold_path.read_text()) if out_of_fold_path.exists() else None
+        )
     except (OSError, ValueError, TypeError) as error:
         raise ModelError(f"cannot read model {artifact}: {error}") from None
-    return IssueClassifier(pipeline, str(card["version"]), float(card["threshold"]), card)
+    version, threshold = str(card["version"]), float(card["threshold"])
+    return IssueClassifier(pipeline, version, threshold, card, out_of_fold)

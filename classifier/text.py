@@ -47,6 +47,53 @@ _SIGNAL_PHRASES = (
     "timed out",
     "timeout",
 )
+# More failure signals found inside logs and traces (glibc, CUDA, NCCL, linkers, sockets), each
+# a plain cue of one category that dropping the log used to lose ("double free" -> EXEC, "invalid
+# device function" -> HA). Measured as its own candidate in benchmarks/select_model.py.
+_LOG_SIGNAL_PHRASES = (
+    "double free",
+    "free(): invalid",
+    "corrupted size",
+    "stack smashing",
+    "bus error",
+    "floating point exception",
+    "terminate called",
+    "device-side assert",
+    "invalid device function",
+    "no kernel image",
+    "invalid device ordinal",
+    "compute capability",
+    "cublas_status",
+    "cufft",
+    "curand",
+    "cusolver",
+    "nccl error",
+    "unhandled system error",
+    "connection refused",
+    "connection reset",
+    "broken pipe",
+    "address already in use",
+    "deadline exceeded",
+    "too many open files",
+    "cannot allocate memory",
+    "failed to allocate",
+    "bfc_allocator",
+    "memory leak",
+    "multiple definition",
+    "cannot find -l",
+    "dll load failed",
+    "was compiled against",
+    "version mismatch",
+    " avx",
+    "sse4",
+    "illegal hardware instruction",
+    # A leading space keeps "hang" out of "change"; the space is dropped from the token.
+    " hangs",
+    " hanging",
+    " stuck",
+    " slower",
+)
+SIGNAL_SETS = {"basic": _SIGNAL_PHRASES, "extended": _SIGNAL_PHRASES + _LOG_SIGNAL_PHRASES}
 # Signals are looked for at the start and the end of a block (where tracebacks end).
 _SIGNAL_SPAN = 4000
 _MAX_SIGNALS = 12
@@ -149,18 +196,18 @@ _TEMPLATE_HINTS = (
 )
 
 
-def _signals(text: str) -> str:
+def _signals(text: str, phrases: tuple[str, ...]) -> str:
     """Distinct failure signals of a code or log block, as plain words."""
     if len(text) > 2 * _SIGNAL_SPAN:
         text = f"{text[:_SIGNAL_SPAN]}\n{text[-_SIGNAL_SPAN:]}"
     found = dict.fromkeys(name.lower() for name in _EXCEPTION.findall(text))
     lower = text.lower()
-    found.update(dict.fromkeys(p.replace(" ", "_") for p in _SIGNAL_PHRASES if p in lower))
+    found.update(dict.fromkeys(p.strip().replace(" ", "_") for p in phrases if p in lower))
     return " ".join(list(found)[:_MAX_SIGNALS])
 
 
-def _block(marker: str, content: str) -> str:
-    signals = _signals(content)
+def _block(marker: str, content: str, phrases: tuple[str, ...]) -> str:
+    signals = _signals(content, phrases)
     return f"\n{marker} {signals}\n" if signals else f"\n{marker}\n"
 
 
@@ -195,7 +242,7 @@ def _line_kind(line: str, run_kind: str | None) -> str | None:
     return None
 
 
-def _collapse_lines(text: str) -> str:
+def _collapse_lines(text: str, phrases: tuple[str, ...]) -> str:
     """Replace runs of traceback, log and indented-code lines by one marker each."""
     out: list[str] = []
     run_kind: str | None = None
@@ -203,7 +250,7 @@ def _collapse_lines(text: str) -> str:
     for line in [*text.split("\n"), ""]:
         kind = _line_kind(line, run_kind)
         if kind != run_kind and run_kind is not None:
-            out.append(_block(run_kind, "\n".join(run)).strip())
+            out.append(_block(run_kind, "\n".join(run), phrases).strip())
             run = []
         run_kind = kind
         if kind is None:
@@ -213,17 +260,23 @@ def _collapse_lines(text: str) -> str:
     return "\n".join(out)
 
 
-def clean_markdown(text: str | None, max_chars: int | None = None) -> str:
+def clean_markdown(
+    text: str | None, max_chars: int | None = None, signals: str = "extended"
+) -> str:
     """Issue Markdown to prose: code, traces, logs and template prompts become marker lines.
 
     URLs, paths, versions and numbers are left in place; `normalize_token` maps them. '' for
-    None or empty text; at most `max_chars` characters (cut at a space) when given.
+    None or empty text; at most `max_chars` characters (cut at a space) when given. `signals`
+    names the set of failure phrases kept from dropped blocks (see SIGNAL_SETS).
     """
+    phrases = SIGNAL_SETS[signals]
     if not text:
         return ""
     text = _HTML_COMMENT.sub(" ", text[:RAW_CHARS].replace("\r\n", "\n"))
-    text = "".join(_block(CODE, part) if is_code else part for is_code, part in _fence_blocks(text))
-    text = _collapse_lines(_HTML_TAG.sub(" ", text))
+    text = "".join(
+        _block(CODE, part, phrases) if is_code else part for is_code, part in _fence_blocks(text)
+    )
+    text = _collapse_lines(_HTML_TAG.sub(" ", text), phrases)
     lower = text.lower()
     if any(hint in lower for hint in _TEMPLATE_HINTS):
         text = _BOILERPLATE.sub(" ", text)
@@ -374,6 +427,8 @@ class TextNormalizer(TransformerMixin, BaseEstimator):
     max_chars : cap of each cleaned text before tokenizing; long logs add little, cost much.
     batch_size : texts per nlp.pipe batch.
     memoize : remember normalized texts across calls (for cross-validation; see clear_memo).
+    signals : which failure phrases survive from dropped code and log blocks: "basic" or
+        "extended" (adds glibc, CUDA, NCCL, linker and socket cues; see SIGNAL_SETS).
     """
 
     def __init__(
@@ -384,6 +439,7 @@ class TextNormalizer(TransformerMixin, BaseEstimator):
         max_chars: int | None = 3000,
         batch_size: int = 256,
         memoize: bool = False,
+        signals: str = "extended",
     ):
         self.spacy_model = spacy_model
         self.rules = rules
@@ -391,6 +447,7 @@ class TextNormalizer(TransformerMixin, BaseEstimator):
         self.max_chars = max_chars
         self.batch_size = batch_size
         self.memoize = memoize
+        self.signals = signals
 
     def fit(self, X, y=None):
         _as_texts(X)
@@ -411,7 +468,10 @@ class TextNormalizer(TransformerMixin, BaseEstimator):
         """Normalized text of each raw text, lazily, in batches through nlp.pipe."""
         nlp = load_nlp(self.spacy_model, self.rules)
         lemmatizer = _lemmatizer(self.spacy_model, self.rules, self.lemmatize)
-        cleaned = (clean_markdown(text, self.max_chars).translate(_SEPARATORS) for text in texts)
+        cleaned = (
+            clean_markdown(text, self.max_chars, self.signals).translate(_SEPARATORS)
+            for text in texts
+        )
         for doc in nlp.pipe(cleaned, batch_size=self.batch_size):
             yield " ".join(lemmatizer.words(doc))
 
@@ -421,7 +481,7 @@ class TextNormalizer(TransformerMixin, BaseEstimator):
         Normalization is a pure function of the text and the parameters (nothing is learned),
         so a shared memo cannot leak labels between folds.
         """
-        params = (self.spacy_model, self.rules, self.lemmatize, self.max_chars)
+        params = (self.spacy_model, self.rules, self.lemmatize, self.max_chars, self.signals)
         keys = [(params, hashlib.blake2b(t.encode(), digest_size=16).digest()) for t in texts]
         missing = {key: text for key, text in zip(keys, texts, strict=True) if key not in _MEMO}
         if len(_MEMO) + len(missing) > _MEMO_SIZE:

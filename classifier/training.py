@@ -21,6 +21,7 @@ from classifier.evaluation import (
     EvaluationError,
     check_labels,
     cross_validate,
+    evaluate_held_out,
     summarize,
 )
 from classifier.model import IssueClassifier, baseline_pipelines, build_pipeline
@@ -30,12 +31,10 @@ from taxonomy import Taxonomy, default_taxonomy
 
 log = logging.getLogger(__name__)
 
-# Candidates compared by cross-validation; the best macro-F1 is trained on all labels. Each is
-# scored at every prior power (see model.prior_corrected) from the same out-of-fold probabilities.
-CANDIDATES: dict[str, dict] = {
-    "joint": {"structure": "joint"},
-    "gated": {"structure": "gated"},
-}
+# The configuration that benchmarks/select_model.py chose on held-out repositories and time
+# (build_pipeline's defaults). `train` scores it at every prior power (see
+# model.prior_corrected) and keeps the power with the best held-out macro-F1.
+CANDIDATES: dict[str, dict] = {"gated": {"structure": "gated"}}
 PRIOR_POWERS = (0.0, 0.5, 1.0)
 
 
@@ -92,7 +91,11 @@ def evaluate_candidates(
     candidates: dict[str, dict] | None = None,
     seed: int = 0,
 ) -> dict:
-    """Cross-validate every candidate and the baselines; the report names the best candidate."""
+    """Cross-validate every candidate and the baselines, and score the candidates on held-out
+    repositories and a time split (evaluation.held_out_splits). The report names the candidate
+    and prior power with the best mean held-out macro-F1 (pooled cross-validation when there is
+    no held-out split, e.g. a single small repository). Its threshold comes from the pooled
+    out-of-fold probabilities."""
     check_labels(data.y, n_splits)
     candidates = CANDIDATES if candidates is None else candidates
     estimators = {  # folds repeat the same texts
@@ -100,7 +103,7 @@ def evaluate_candidates(
         for name, p in candidates.items()
     }
     estimators.update(baseline_pipelines(taxonomy))
-    results, params = {}, {}
+    results, params, held_out, out_of_fold = {}, {}, {}, {}
     for name, estimator in estimators.items():
         result = cross_validate(
             name,
@@ -114,11 +117,20 @@ def evaluate_candidates(
         if name not in candidates:
             results[name] = summarize(result, taxonomy.default_code)
             continue
+        splits = evaluate_held_out(
+            estimator,
+            data.documents,
+            data.y,
+            prior_powers=PRIOR_POWERS,
+            default_code=taxonomy.default_code,
+        )
         for power in PRIOR_POWERS:
             label = f"{name}, prior^{power:g}"
             results[label] = {**summarize(result, taxonomy.default_code, power), "name": label}
             params[label] = {**candidates[name], "prior_power": power}
-    chosen = max(params, key=lambda label: results[label]["summary"]["macro_f1"])
+            held_out[label] = splits[power]
+            out_of_fold[label] = result
+    chosen = max(params, key=lambda label: _selection_score(results[label], held_out[label]))
     return {
         "protocol": f"{n_splits}-fold stratified cross-validation repeated {n_repeats} times "
         f"(seed {seed}), folds split by issue",
@@ -129,7 +141,32 @@ def evaluate_candidates(
         "chosen_params": params[chosen],
         "threshold": results[chosen]["threshold"],
         "results": results,
+        "held_out": held_out[chosen],
+        "out_of_fold": out_of_fold_record(out_of_fold[chosen]),
+        "selection": "mean macro-F1 over held-out repositories and the time split"
+        if held_out[chosen]
+        else "pooled cross-validated macro-F1 (no held-out split possible)",
     }
+
+
+def out_of_fold_record(result) -> dict:
+    """The chosen model's out-of-fold probabilities with the true labels (first repeat): its
+    error on issues it was not trained on, which quantification needs (analysis.shares)."""
+    return {
+        "protocol": "out-of-fold probabilities of pooled cross-validation, first repeat",
+        "classes": list(result.classes),
+        "labels": [str(code) for code in result.y],
+        "probabilities": np.round(result.probabilities[0], 5).tolist(),
+    }
+
+
+def _selection_score(result: dict, held_out: dict[str, dict]) -> tuple[float, float]:
+    """(macro-F1, system F1) averaged over the held-out splits, else pooled cross-validation."""
+    if not held_out:
+        return result["summary"]["macro_f1"], result["summary"]["system_f1"]
+    macro = [s["macro_f1"] for s in held_out.values() if s["macro_f1"] == s["macro_f1"]]
+    system = [s["system_f1"] for s in held_out.values()]
+    return float(np.mean(macro)) if macro else 0.0, float(np.mean(system))
 
 
 def _metrics(report: dict) -> dict:
@@ -139,6 +176,8 @@ def _metrics(report: dict) -> dict:
         "summary": {name: r["summary"] for name, r in report["results"].items()},
         "per_category": report["results"][report["chosen"]]["per_category"],
         "abstention": report["results"][report["chosen"]]["abstention"],
+        "held_out": report.get("held_out", {}),
+        "selection": report.get("selection"),
     }
 
 
@@ -173,7 +212,9 @@ def fit_model(
         "intended_use": INTENDED_USE,
         "limits": LIMITS,
     }
-    return IssueClassifier(pipeline, version, float(report["threshold"]), card)
+    return IssueClassifier(
+        pipeline, version, float(report["threshold"]), card, report.get("out_of_fold")
+    )
 
 
 def register_model(engine: Engine, model: IssueClassifier, artifact_path: str | None) -> None:
@@ -184,7 +225,8 @@ def register_model(engine: Engine, model: IssueClassifier, artifact_path: str | 
         "trained_at": trained_at or datetime.now(UTC).replace(tzinfo=None),
         "taxonomy_version": model.taxonomy_version,
         "artifact_path": artifact_path,
-        "metrics": (model.card or {}).get("metrics"),
+        # The out-of-fold record goes with the metrics: analysis.shares corrects for it.
+        "metrics": {**((model.card or {}).get("metrics") or {}), "out_of_fold": model.out_of_fold},
         "card": model.card,
     }
     with engine.begin() as connection:

@@ -89,7 +89,7 @@ def seed_labels_of_crawled_repositories() -> Path:
     """The seed labels of the crawled repositories (the seed also covers keras-team/keras)."""
     import pandas as pd
 
-    labels = pd.read_csv(ROOT / "classifier" / "data" / "seed_labels.csv")
+    labels = pd.read_csv(ROOT / "classifier" / "data" / "labels.csv")
     crawled = set(REPOSITORIES)
     path = DEMO_DB.parent / "seed_labels.csv"
     labels[labels.repository.isin(crawled)].to_csv(path, index=False)

@@ -1,6 +1,6 @@
 """Draw the second labeling round from ../shared/corpus and split it into annotator batches.
 
-The round adds to the seed labels (classifier/data/seed_labels.csv), never replaces them:
+The round adds to the seed labels (classifier/data/labels.csv), never replaces them:
 
 - every PyTorch, MXNet and Keras issue not labeled yet (the held-out population is mostly these);
 - TensorFlow issues targeted at the weak categories by a documented search: one regular
@@ -181,7 +181,7 @@ def main() -> None:
     parser.add_argument("--corpus", type=Path, default=Path("../shared/corpus"))
     parser.add_argument("--study", type=Path, default=Path("../shared/studies/makkouk-icsme2022"))
     parser.add_argument(
-        "--labeled", type=Path, nargs="*", default=[Path("classifier/data/seed_labels.csv")]
+        "--labeled", type=Path, nargs="*", default=[Path("classifier/data/labels.csv")]
     )
     parser.add_argument("--predictions", type=Path, help="SQLite database with model predictions")
     parser.add_argument("--out", type=Path, default=Path("data/labeling"))

@@ -1,7 +1,7 @@
 """Regenerate the README's two figures (docs/images/*.png) from ../shared/corpus.
 
 Imports every corpus folder into a fresh SQLite database, imports the human seed labels
-(classifier/data/seed_labels.csv through `mlissues label import`), classifies every issue with
+(classifier/data/labels.csv through `mlissues label import`), classifies every issue with
 the shipped model (`mlissues classify`; figures prefer the human label where there is one), and
 copies two aggregate charts (no issue text) into docs/images/.
 
@@ -24,7 +24,7 @@ from mlissues.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT.parent / "shared" / "corpus"
-SEED_LABELS = ROOT / "classifier" / "data" / "seed_labels.csv"
+SEED_LABELS = ROOT / "classifier" / "data" / "labels.csv"
 README_FIGURES = ("rq1_frequency", "rq2_time")
 
 

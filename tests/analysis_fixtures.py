@@ -74,15 +74,48 @@ def annotation(issue_id: int, annotator: str, category: str | None, **extra) -> 
     return row | extra
 
 
+MODEL = "test-1"
+
+
+def probabilities(category: str, probability: float) -> dict[str, float]:
+    """Every class's probability: `probability` on category, the rest spread evenly."""
+    rest = (1 - probability) / (len(CATEGORIES) - 1)
+    return {code: probability if code == category else rest for code in CATEGORIES}
+
+
 def prediction(issue_id: int, category: str, probability: float, abstained: bool = False):
     return {
         "issue_id": issue_id,
-        "model_version": "test-1",
+        "model_version": MODEL,
         "category": category,
         "probability": probability,
         "abstained": abstained,
+        "probabilities": probabilities(category, probability),
         "created_at": START,
     }
+
+
+def out_of_fold_record(n: int = 200) -> dict:
+    """A model's measured error: 80% of decisions right, the others on the next class."""
+    labels, rows = [], []
+    for i in range(n):
+        truth = CATEGORIES[i % len(CATEGORIES)]
+        decided = truth if i % 5 else CATEGORIES[(i + 1) % len(CATEGORIES)]
+        labels.append(truth)
+        rows.append([probabilities(decided, 0.7)[code] for code in CATEGORIES])
+    return {"classes": list(CATEGORIES), "labels": labels, "probabilities": rows}
+
+
+def register_model(connection) -> None:
+    row = {
+        "version": MODEL,
+        "trained_at": START,
+        "taxonomy_version": "test",
+        "artifact_path": None,
+        "metrics": {"out_of_fold": out_of_fold_record()},
+        "card": {"version": MODEL, "threshold": 0.5},
+    }
+    upsert(connection, schema.models, [row], ["version"])
 
 
 def build_study_db(url: str, per_repo: int = 30, title: str | None = None) -> Engine:
@@ -104,7 +137,9 @@ def build_study_db(url: str, per_repo: int = 30, title: str | None = None) -> En
                     annotations.append(annotation(item["id"], "ann1", category))
                 else:  # even: the classifier, half of it confident
                     probability = 0.9 if item["number"] % 4 == 0 else 0.3
-                    predictions.append(prediction(item["id"], category, probability))
+                    abstained = probability < 0.5
+                    predictions.append(prediction(item["id"], category, probability, abstained))
         upsert(connection, schema.annotations, annotations, ["issue_id", "annotator", "kind"])
+        register_model(connection)
         upsert(connection, schema.predictions, predictions, ["issue_id", "model_version"])
     return engine

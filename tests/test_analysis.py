@@ -15,19 +15,18 @@ from db import open_database, schema
 from mlissues.cli import main
 from tests.analysis_fixtures import START, annotation, build_study_db, prediction
 
+LATER = START.replace(year=2022)
+
 SCRIPT = "<script>alert('x')</script>"
 
 
-def _resolve(annotations: list[dict], predictions: list[dict], threshold: float = 0.5):
+def _resolve(annotations: list[dict], predictions: list[dict]):
     issues = pd.DataFrame({"issue_id": [1, 2, 3, 4, 5, 6]})
     columns = ["issue_id", "annotator", "category", "status", "kind", "created_at"]
     frame = pd.DataFrame(annotations, columns=columns)
-    preds = pd.DataFrame(
-        predictions,
-        columns=["issue_id", "model_version", "category", "probability", "abstained", "created_at"],
-    )
-    out = queries.resolve_categories(issues, frame, preds, threshold)
-    table = out.set_index("issue_id")[["category", "category_source", "confidence"]]
+    preds = pd.DataFrame(predictions)
+    out = queries.resolve_categories(issues, frame, preds)
+    table = out.set_index("issue_id")[["category", "category_source", "model_category"]]
     return table.astype(object).where(table.notna(), None)
 
 
@@ -40,24 +39,25 @@ def test_category_resolution_order():
         annotation(2, "a", "EXEC"),
         annotation(2, "b", "EXEC"),  # agreement
         annotation(3, "a", "EXEC"),
-        annotation(3, "b", "COMPL"),  # disagreement, no adjudication: the classifier decides
+        annotation(3, "b", "COMPL"),  # disagreement, no adjudication: the model decides
         annotation(4, "a", None),  # skipped: does not count
     ]
     predictions = [
+        prediction(2, "NSR", 0.9),  # a human label wins; the model's decision stays beside it
         prediction(3, "RU", 0.8),
-        prediction(4, "IO", 0.4),  # below the threshold
-        prediction(5, "IO", 0.9, abstained=True),
-        prediction(6, "IO", 0.6) | {"model_version": "old"},
-        prediction(6, "CONN", 0.7) | {"model_version": "new", "created_at": later},
+        prediction(4, "IO", 0.4),  # low probability: still the model's decision
+        prediction(5, "IO", 0.3, abstained=True),  # abstained: marked, never hidden
+        prediction(6, "IO", 0.6),
+        prediction(6, "CONN", 0.7) | {"created_at": later},  # the newest prediction counts
     ]
     table = _resolve(annotations, predictions)
     assert table.to_dict("index") == {
-        1: {"category": "MA", "category_source": "human", "confidence": None},
-        2: {"category": "EXEC", "category_source": "human", "confidence": None},
-        3: {"category": "RU", "category_source": "classifier", "confidence": 0.8},
-        4: {"category": None, "category_source": "none", "confidence": None},
-        5: {"category": None, "category_source": "none", "confidence": None},
-        6: {"category": "CONN", "category_source": "classifier", "confidence": 0.7},
+        1: {"category": "MA", "category_source": "human", "model_category": None},
+        2: {"category": "EXEC", "category_source": "human", "model_category": "NSR"},
+        3: {"category": "RU", "category_source": "classifier", "model_category": "RU"},
+        4: {"category": "IO", "category_source": "classifier", "model_category": "IO"},
+        5: {"category": "IO", "category_source": "classifier", "model_category": "IO"},
+        6: {"category": "CONN", "category_source": "classifier", "model_category": "CONN"},
     }
 
 
@@ -83,9 +83,11 @@ def two_reports(study, tmp_path_factory):
 def test_load_study_counts_sources_and_excludes_pull_requests(study):
     _, data = study
     assert len(data.issues) == 60
-    # Odd numbers are labeled by a human; numbers divisible by 4 get a confident prediction.
-    assert data.source_counts() == {"human": 30, "classifier": 14, "none": 16}
-    assert data.source_note().startswith("categories: 30 human, 14 classifier (p ≥ 0.5)")
+    # Odd numbers are labeled by a human, even ones classified (half of them abstained).
+    assert data.source_counts() == {"human": 30, "classifier": 30, "none": 0}
+    assert data.source_note() == (
+        "categories: 30 human, 30 decided by model test-1, 0 not classified"
+    )
     closed = data.issues[data.issues["closed"]]
     expected = (closed["closed_at"] - closed["created_at"]).dt.total_seconds() / 86400
     assert closed["time_to_close_days"].tolist() == expected.tolist()
@@ -97,9 +99,15 @@ def test_load_study_counts_sources_and_excludes_pull_requests(study):
 def test_results_hold_expected_tables_and_tests(study):
     _, data = study
     frequency = results.frequency(data)
-    assert frequency.tables["overall"]["count"].sum() == 44
-    assert set(frequency.tables["per_group"]["group"]) == {"ml", "traditional"}
-    assert "group × category" in frequency.tests
+    shares = frequency.tables["shares"]
+    assert set(shares["group"]) == {"all", "ml", "traditional"}
+    assert shares.groupby("group")["share"].sum().round(9).eq(1).all()
+    assert (shares["ci_low"] <= shares["share"]).all()
+    assert (shares["share"] <= shares["ci_high"]).all()
+    assert set(shares["estimator"]) == {"PACC"}
+    overall = shares[shares["group"] == "all"].iloc[0]
+    assert (overall["n"], overall["n_human"], overall["n_model"]) == (60, 30, 30)
+    assert "group × category (human labels)" in frequency.tests
     time = results.time_to_close(data)
     assert time.tables["per_group"]["issues"].sum() == 60
     assert {"survival by group", "survival by category"} <= set(time.tests)
@@ -125,7 +133,7 @@ def test_report_escapes_issue_text(two_reports):
     assert SCRIPT not in page
     assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in page
     assert SCRIPT not in report.tables.read_text()
-    assert "categories: 30 human, 14 classifier" in page
+    assert "categories: 30 human, 30 decided by model test-1" in page
 
 
 def test_every_table_of_the_report_is_in_tables_md(study, two_reports):
@@ -161,7 +169,7 @@ def _single_category_db(url: str):
 def test_degenerate_data_gives_notes_not_crashes(tmp_path):
     engine = _single_category_db(f"sqlite:///{tmp_path / 'one.db'}")
     text = _render_all(engine)
-    assert "group × category: not computed" in text
+    assert "group × category (human labels): not computed" in text
 
 
 def test_no_closed_and_no_categorized_issue(tmp_path):
@@ -194,12 +202,25 @@ def test_figures_command_writes_every_file(two_reports):
     )
 
 
-def test_threshold_changes_classifier_counts(study):
-    engine, _ = study
-    strict = queries.load_study(engine, threshold=0.95)
-    assert strict.source_counts()["classifier"] == 0
-    loose = queries.load_study(engine, threshold=0.2)
-    assert loose.source_counts()["classifier"] == 30
+def test_one_model_is_used_and_named(tmp_path):
+    """Predictions of a newer model that classified fewer issues do not replace the study
+    model's decisions unless asked for; an unknown model is one clear line."""
+    url = f"sqlite:///{tmp_path / 'models.db'}"
+    engine = build_study_db(url, per_repo=8)
+    issues = queries.load_study(engine).issues
+    first = int(issues.loc[issues["category_source"] == "classifier", "issue_id"].iloc[0])
+    with engine.begin() as connection:
+        newer = prediction(first, "IO", 0.99) | {"model_version": "test-2", "created_at": LATER}
+        connection.execute(schema.predictions.insert(), [newer])
+    assert queries.load_study(engine).model_version == "test-1"
+    chosen = queries.load_study(engine, "test-2")
+    assert chosen.source_counts()["classifier"] == 1
+    assert "decided by model test-2" in chosen.source_note()
+    result = CliRunner().invoke(
+        main, ["figures", "--db", url, "--model", "nope", "--out", str(tmp_path / "r")]
+    )
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: model nope has no predictions in this database")
 
 
 def test_load_study_is_the_same_on_every_backend(db_url, tmp_path):
