@@ -11,8 +11,14 @@ All three are kind adjudication; the latest adjudication of an issue wins (class
 so they are written in the order of the review stages (ADJUDICATION_STAGES).
 
 Rows already in labels.csv from other annotators (round 1) are kept as they are; rows of the
-round-2 annotators are replaced, so the script can be rerun. Every category is validated against
-the taxonomy and every referenced issue must exist in ../shared/corpus.
+round-2 annotators are replaced, so the script can be rerun.
+
+It also writes classifier/data/label_strata.csv: why each labeled issue was drawn (round and
+stratum: `random:<repository>` and `all:<repository>` are probability samples, the others are
+enriched), so that population shares can be estimated from the random strata alone.
+
+Every category is validated against the taxonomy and every referenced issue must exist in
+../shared/corpus.
 
     python scripts/build_labels.py [--round-dir data/labeling]
 """
@@ -29,6 +35,7 @@ from taxonomy import default_taxonomy
 
 FIELDS = ["repository", "number", "category", "annotator", "kind", "note"]
 LABELS = Path("classifier/data/labels.csv")
+STRATA = Path("classifier/data/label_strata.csv")
 ROUND_EXTRA = ("adjudications.csv", "review*/changes.csv", "cleanlab*/changes.csv")
 ADJUDICATION_STAGES = ("adjudicator", "adjudicator2", "convention-review", "cleanlab-review")
 # A note is the annotator's own words: no links, no @mentions, no code.
@@ -76,11 +83,37 @@ def corpus_references(corpus: Path) -> set[tuple[str, int]]:
     }
 
 
+def write_strata(labeled: set[tuple[str, int]], round_dir: Path, seed_sample: Path) -> None:
+    """Round and stratum of every labeled issue (see the module docstring)."""
+    strata: dict[tuple[str, int], tuple[int, str]] = {}
+    if seed_sample.exists():  # round 1: scripts/seed_sample.py; its random part is exact
+        with seed_sample.open(newline="", encoding="utf-8") as handle:
+            for row in csv.DictReader(handle):
+                if row["reason"] == "random":
+                    key = (row["repository"], int(row["number"]))
+                    strata[key] = (1, f"random:{row['repository']}")
+    for path, round_number, column in (
+        (round_dir / "sample.csv", 2, "stratum"),
+        (round_dir / "round3" / "refs.csv", 3, "stratum"),
+    ):
+        with path.open(newline="", encoding="utf-8") as handle:
+            for row in csv.DictReader(handle):
+                stratum = row[column] if round_number == 2 else f"model-ranked:{row[column]}"
+                strata[(row["repository"], int(row["number"]))] = (round_number, stratum)
+    with STRATA.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["repository", "number", "round", "stratum"])
+        for key in sorted(labeled):
+            round_number, stratum = strata.get(key, (1, "enriched (keyword or label)"))
+            writer.writerow([*key, round_number, stratum])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--round-dir", type=Path, default=Path("data/labeling"))
     parser.add_argument("--labels", type=Path, default=LABELS)
     parser.add_argument("--corpus", type=Path, default=Path("../shared/corpus"))
+    parser.add_argument("--seed-sample", type=Path, default=Path("data/seed/sample.csv"))
     args = parser.parse_args()
     new = round_rows(args.round_dir)
     replaced = {row["annotator"] for row in new}
@@ -101,6 +134,8 @@ def main() -> None:
         writer.writerows(rows)
     issues = {(r["repository"], r["number"]) for r in rows}
     print(f"{len(rows)} annotations of {len(issues)} issues -> {args.labels}")
+    write_strata(issues, args.round_dir, args.seed_sample)
+    print(f"round and stratum of each labeled issue -> {STRATA}")
 
 
 if __name__ == "__main__":

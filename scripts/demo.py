@@ -85,13 +85,13 @@ def crawl(source: str) -> None:
     mlissues("crawl", *REPOSITORIES, *db, *limit)
 
 
-def seed_labels_of_crawled_repositories() -> Path:
-    """The seed labels of the crawled repositories (the seed also covers keras-team/keras)."""
+def labels_of_crawled_repositories() -> Path:
+    """The committed labels of the crawled repositories (they also cover keras-team/keras)."""
     import pandas as pd
 
     labels = pd.read_csv(ROOT / "classifier" / "data" / "labels.csv")
     crawled = set(REPOSITORIES)
-    path = DEMO_DB.parent / "seed_labels.csv"
+    path = DEMO_DB.parent / "labels.csv"
     labels[labels.repository.isin(crawled)].to_csv(path, index=False)
     return path
 
@@ -103,7 +103,7 @@ def main() -> None:
     source = choose_source()
     crawl(source)
     if source == "local":  # human labels exist for corpus issues only
-        mlissues("label", "import", *db, str(seed_labels_of_crawled_repositories()))
+        mlissues("label", "import", *db, str(labels_of_crawled_repositories()))
     mlissues("classify", *db)
     mlissues("figures", *db, "--out", str(REPORTS))
     mlissues("export", *db, "--out", str(DATASET))

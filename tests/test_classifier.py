@@ -18,6 +18,7 @@ from sklearn.utils.estimator_checks import check_estimator
 from sqlalchemy import select
 
 from classifier.documents import DOCUMENT_COLUMNS, issue_documents
+from classifier.evaluation import abstention_curve, choose_threshold
 from classifier.labels import LabelsFileError, annotation_rows, final_labels, read_labels_csv
 from classifier.model import (
     CalibratedLinear,
@@ -35,6 +36,9 @@ from db.schema import annotations, models, predictions
 from miner.corpus import import_folder
 from mlissues.cli import main
 from taxonomy import default_taxonomy
+from tests import test_labeling_support as support
+
+two_repositories = support.two_repositories
 
 SEED_LABELS = Path(__file__).resolve().parent.parent / "classifier" / "data" / "labels.csv"
 FOLDERS = {"pytorch/pytorch": "pytorch__pytorch", "keras-team/keras": "keras-team__keras"}
@@ -46,8 +50,10 @@ def load_corpus(engine, corpus: Path, folders: dict[str, str] = FOLDERS) -> None
 
 
 def slice_labels() -> pd.DataFrame:
+    """A small, category-balanced slice of the committed labels (fast to train on)."""
     labels = final_labels(read_labels_csv(SEED_LABELS))
-    return labels[labels["repository"].isin(FOLDERS)].reset_index(drop=True)
+    labels = labels[labels["repository"].isin(FOLDERS)]
+    return labels.groupby("category", sort=True).head(12).reset_index(drop=True)
 
 
 @pytest.fixture(scope="module")
@@ -149,7 +155,7 @@ def test_annotations_in_the_database_give_final_labels(db_url, corpus):
     engine.dispose()
 
 
-def test_final_label_is_adjudication_then_majority_then_first():
+def test_final_label_is_adjudication_then_agreement_never_a_vote():
     rows = pd.DataFrame(
         [
             ("o/r", 1, "MA", "a", "label"),
@@ -163,7 +169,11 @@ def test_final_label_is_adjudication_then_majority_then_first():
         ],
         columns=["repository", "number", "category", "annotator", "kind"],
     )
-    assert final_labels(rows)["category"].tolist() == ["RU", "EXEC", "MT"]
+    # Issue 1: adjudicated. Issue 2 and 3: annotators disagree and nobody adjudicated, so
+    # neither a vote nor the order of answers settles them: they are left out.
+    assert final_labels(rows)["category"].tolist() == ["RU"]
+    agreed = rows.assign(category=rows["category"].where(rows["number"] != 3, "MT"))
+    assert final_labels(agreed)[["number", "category"]].values.tolist() == [[1, "RU"], [3, "MT"]]
 
 
 # --- estimators -------------------------------------------------------------------------------
@@ -214,8 +224,16 @@ def test_decision_weights_rank_as_the_prior_corrected_decision():
 
 def test_train_end_to_end_writes_artifact_card_and_registers(trained, model):
     url, directory, report = trained
-    assert {p.name for p in directory.iterdir()} == {"model.skops", "card.json", "card.md"}
+    assert {p.name for p in directory.iterdir()} == {
+        "model.skops",
+        "card.json",
+        "card.md",
+        "out_of_fold.json",
+    }
     assert report["chosen"] in report["results"]
+    assert report["held_out"], "scored on held-out repositories or time"
+    assert "Held-out repositories and time" in (directory / "card.md").read_text()
+    assert len(model.out_of_fold["labels"]) == len(slice_labels())
     assert {"majority class", "keyword rules"} <= set(report["results"])
     for result in report["results"].values():
         assert 0 <= result["summary"]["macro_f1"] <= 1
@@ -225,6 +243,7 @@ def test_train_end_to_end_writes_artifact_card_and_registers(trained, model):
     with engine.connect() as connection:
         row = connection.execute(select(models)).one()
     assert row.version == model.version and row.card["class_counts"] == model.card["class_counts"]
+    assert row.metrics["out_of_fold"] == model.out_of_fold  # what analysis.shares corrects for
     engine.dispose()
 
 
@@ -251,6 +270,44 @@ def test_abstention_follows_the_threshold(trained, model):
     assert (predicted["abstained"] == (predicted["probability"] < model.threshold)).all()
     sums = [sum(p.values()) for p in predicted["probabilities"]]
     np.testing.assert_allclose(sums, 1, atol=1e-4)
+
+
+def test_abstention_threshold_reaches_the_stated_precision_out_of_fold():
+    """choose_threshold picks the lowest threshold whose committed decisions reach the target
+    precision; coverage is what is left."""
+    # P(A) per issue: six true A (two decided B, wrongly), four true B (one decided A).
+    p_a = (0.95, 0.9, 0.85, 0.81, 0.4, 0.45, 0.3, 0.2, 0.34, 0.6)
+    curve = abstention_curve(
+        np.array(["A"] * 6 + ["B"] * 4, dtype=object),
+        np.array([[p, 1 - p] for p in p_a]),
+        ["A", "B"],
+    )
+    threshold = choose_threshold(curve, target=0.9)
+    kept = next(row for row in curve if row["threshold"] == threshold)
+    assert kept["accuracy"] >= 0.9
+    lower = [row for row in curve if row["threshold"] < threshold and row["accuracy"] is not None]
+    assert all(row["accuracy"] < 0.9 for row in lower)
+    assert threshold == 0.65 and kept["coverage"] == 0.7
+
+
+def test_labels_naming_a_repository_by_its_old_name_are_used_for_training(
+    two_repositories, tmp_path
+):
+    """The labels file says apache/incubator-mxnet; the database stores apache/mxnet with the
+    old name as an alias. Training, like label import, resolves the alias."""
+    from classifier.training import labeled_set
+
+    numbers = issue_documents(two_repositories).query("repository == 'apache/mxnet'")["number"]
+    labels = pd.DataFrame(
+        {
+            "repository": "apache/incubator-mxnet",
+            "number": numbers.to_numpy()[:5],
+            "category": "NSR",
+        }
+    )
+    data = labeled_set(two_repositories, labels, source="aliases")
+    assert data.missing == [] and len(data.y) == 5
+    assert set(data.documents["repository"]) == {"apache/mxnet"}
 
 
 def test_missing_model_is_a_clear_error(tmp_path):
