@@ -1,0 +1,198 @@
+"""A hostile GitHub: the stand-in, on 127.0.0.1, answers with endless and trickling bodies,
+bodies cut short or not JSON, `Link` URLs on another host, a repository name that climbs out of
+/repos/, and items with lone surrogates and NUL. Nothing hangs, nothing leaks the token, every
+error is one line, and what can be stored is (issue 12, items 2, 3, 4, 5 and 8).
+
+The data is written here, not read from ../shared/corpus.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import select
+
+from db import open_database, schema
+from miner.fake_github import FakeGitHub
+from miner.transport import AnswerTooLarge, AnswerTooSlow, InvalidRepositoryName, RetriesExhausted
+from mlissues.cli import main
+from tests.crawl_support import FAST, comment, count, crawl, dump, issue, write_folder
+
+EDGE = "octo/edge"
+ISSUES = [
+    issue(n, f"2020-01-{n:02d}T00:00:00Z", state="closed", closed_at=f"2020-01-{n:02d}T00:00:00Z")
+    for n in range(1, 13)
+]
+COMMENTS = [comment(100 + n, n, f"2020-02-{n:02d}T00:00:00Z") for n in range(1, 13)]
+
+
+@pytest.fixture(scope="module")
+def edge_corpus(tmp_path_factory) -> Path:
+    return write_folder(tmp_path_factory.mktemp("hostile"), "octo__edge", ISSUES, COMMENTS)
+
+
+@pytest.fixture
+def api(edge_corpus):
+    with FakeGitHub(edge_corpus) as server:
+        yield server
+
+
+def cli(*args: str):
+    return CliRunner().invoke(main, ["-q", "crawl", *args])
+
+
+def one_line_error(result, *expected: str) -> None:
+    """Exit 1 and one `Error:` line, the last (warnings logged on the way may precede it)."""
+    assert result.exit_code == 1, result.output
+    lines = result.output.splitlines()
+    assert lines[-1].startswith("Error: ") and "Traceback" not in result.output, result.output
+    assert sum(line.startswith("Error: ") for line in lines) == 1
+    for text in expected:
+        assert text in result.output
+
+
+# --- 2. bounded answers ----------------------------------------------------------------------
+
+
+def test_an_endless_answer_stops_at_the_size_cap(api, tmp_path):
+    api.inject("endless", match="/issues?", seconds=20, size=200 * 2**20)
+    started = time.monotonic()
+    with pytest.raises(AnswerTooLarge, match="larger than 1 MB"):
+        crawl(f"sqlite:///{tmp_path / 'a.db'}", api.url, [EDGE], policy=_policy(max_body=2**20))
+    assert time.monotonic() - started < 10
+
+    api.inject("endless", match="/issues?", seconds=20, size=200 * 2**20)
+    result = cli(EDGE, "--db", str(tmp_path / "b.db"), "--api-url", api.url, "--token", "t",
+                 "--max-response-mb", "1")  # fmt: skip
+    one_line_error(result, "larger than 1 MB", "run the same command again")
+
+
+def test_a_trickling_answer_stops_at_the_deadline(api, tmp_path):
+    # A byte every 0.05 s never trips the per-read timeout; only the deadline ends it.
+    api.inject("trickle", match="/issues?", interval=0.05, seconds=8)
+    started = time.monotonic()
+    with pytest.raises(AnswerTooSlow, match="took longer than 1 s"):
+        crawl(f"sqlite:///{tmp_path / 'a.db'}", api.url, [EDGE], policy=_policy(deadline=1))
+    assert time.monotonic() - started < 5
+
+    api.inject("trickle", match="/issues?", interval=0.05, seconds=8)
+    result = cli(EDGE, "--db", str(tmp_path / "b.db"), "--api-url", api.url, "--token", "t",
+                 "--request-deadline", "1")  # fmt: skip
+    one_line_error(result, "took longer than 1 s", "run the same command again")
+
+
+def _policy(**bounds):
+    return dataclasses.replace(FAST, **bounds)
+
+
+# --- 3. the token stays on the API host ------------------------------------------------------
+
+
+def test_the_token_never_follows_a_link_to_another_host(edge_corpus, tmp_path):
+    with (
+        FakeGitHub(edge_corpus) as foreign,
+        FakeGitHub(edge_corpus, link_url=foreign.host_url) as home,
+    ):
+        # the events listing pages through Link URLs, which now point at the foreign server
+        crawl(f"sqlite:///{tmp_path / 'x.db'}", home.url, [EDGE], events=True, per_page=3)
+        assert foreign.stats.requests > 0
+        assert set(foreign.stats.tokens) == {None}
+        assert set(home.stats.tokens) == {"t0"}
+
+
+# --- 4. surrogates and NUL -------------------------------------------------------------------
+
+
+def test_surrogates_and_nul_are_stored_replaced_and_the_raw_json_as_received(db_url, api):
+    hostile = issue(
+        20,
+        "2021-01-01T00:00:00Z",
+        title="lone \ud800 surrogate",
+        body="nul \x00 byte",
+        user={"login": "nul\x00login", "id": 777, "type": "User"},
+        labels=[{"id": 5, "name": "bad\ud800label", "color": "\x00"}],
+    )
+    api.put(EDGE, "issues", [hostile])
+    api.put(EDGE, "comments", [comment(900, 20, "2021-01-02T00:00:00Z", body="\udfff\x00")])
+
+    crawl(db_url, api.url, [EDGE])
+    crawl(db_url, api.url, [EDGE])  # the rerun is a no-op, not a failure
+
+    engine = open_database(db_url)
+    with engine.connect() as connection:
+        row = connection.execute(select(schema.issues).where(schema.issues.c.number == 20)).one()
+        login = connection.execute(
+            select(schema.users.c.login).where(schema.users.c.id == 777)
+        ).scalar_one()
+        label = connection.execute(
+            select(schema.labels.c.name, schema.labels.c.color).where(schema.labels.c.id == 5)
+        ).one()
+        body = connection.execute(
+            select(schema.comments.c.body).where(schema.comments.c.id == 900)
+        ).scalar_one()
+    engine.dispose()
+    assert (row.title, row.body, row.user_login) == (
+        "lone \ufffd surrogate",
+        "nul \ufffd byte",
+        "nul\ufffdlogin",
+    )
+    assert (login, tuple(label), body) == (
+        "nul\ufffdlogin",
+        ("bad\ufffdlabel", "\ufffd"),
+        "\ufffd\ufffd",
+    )
+    assert "\\ud800" in row.raw_json and "\\u0000" in row.raw_json
+    assert json.loads(row.raw_json)["title"] == "lone \ud800 surrogate"
+    assert count(db_url, "issues") == 13
+
+
+# --- 5. repository names ---------------------------------------------------------------------
+
+
+def test_a_name_that_climbs_out_of_repos_is_refused_before_any_request(api, tmp_path):
+    for name in ("../user", "octo/..", "./edge"):
+        result = cli(name, "--db", str(tmp_path / "x.db"), "--api-url", api.url, "--token", "t")
+        one_line_error(result, "is not a repository name")
+    assert api.stats.requests == 0
+
+
+def test_a_server_named_repository_that_climbs_out_is_not_stored(api, tmp_path):
+    api.set_metadata(EDGE, full_name="../../x/y")
+    url = f"sqlite:///{tmp_path / 'x.db'}"
+    with pytest.raises(InvalidRepositoryName, match="not OWNER/REPO"):
+        crawl(url, api.url, [EDGE])
+    assert count(url, "repositories") == 0
+    assert all("/x/y" not in path for path in api.stats.paths)
+
+
+# --- 8. bodies cut short or not JSON ---------------------------------------------------------
+
+
+def test_truncated_and_malformed_bodies_are_asked_again_like_a_5xx(api, tmp_path):
+    clean = f"sqlite:///{tmp_path / 'clean.db'}"
+    crawl(clean, api.url, [EDGE], per_page=5)
+    api.inject("truncated", times=2, match="/issues?")
+    api.inject("malformed", times=2, match="/comments")
+    api.inject("malformed", times=1, match=f"/repos/{EDGE}")
+    hostile = f"sqlite:///{tmp_path / 'hostile.db'}"
+    crawl(hostile, api.url, [EDGE], per_page=5)
+    assert api.stats.faults == 5
+    assert dump(hostile) == dump(clean)
+
+
+def test_a_body_broken_every_time_is_one_line_and_keeps_what_was_stored(api, tmp_path):
+    api.inject("truncated", times=100, match="/comments")
+    db = tmp_path / "x.db"
+    result = cli(EDGE, "--db", str(db), "--api-url", api.url, "--token", "t",
+                 "--retries", "1", "--backoff", "0")  # fmt: skip
+    one_line_error(result, "broke off", "run the same command again")
+    assert count(f"sqlite:///{db}", "issues") == 12
+    api.clear_faults()
+    api.inject("malformed", times=100, match="/comments")
+    with pytest.raises(RetriesExhausted, match="not valid JSON"):
+        crawl(f"sqlite:///{db}", api.url, [EDGE])
