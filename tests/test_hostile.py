@@ -1,13 +1,15 @@
 """A hostile GitHub: the stand-in, on 127.0.0.1, answers with endless and trickling bodies,
 bodies cut short or not JSON, `Link` URLs on another host, a repository name that climbs out of
 /repos/, and items with lone surrogates and NUL. Nothing hangs, nothing leaks the token, every
-error is one line, and what can be stored is (issue 12, items 2, 3, 4, 5 and 8).
+error is one line, what can be stored is, and no CSV the toolkit writes carries a formula
+(issue 12, items 2, 3, 4, 5, 6 and 8).
 
 The data is written here, not read from ../shared/corpus.
 """
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import json
 import time
@@ -18,6 +20,7 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from db import open_database, schema
+from db.csvfiles import FORMULA_STARTS
 from miner.fake_github import FakeGitHub
 from miner.transport import AnswerTooLarge, AnswerTooSlow, InvalidRepositoryName, RetriesExhausted
 from mlissues.cli import main
@@ -196,3 +199,73 @@ def test_a_body_broken_every_time_is_one_line_and_keeps_what_was_stored(api, tmp
     api.inject("malformed", times=100, match="/comments")
     with pytest.raises(RetriesExhausted, match="not valid JSON"):
         crawl(f"sqlite:///{db}", api.url, [EDGE])
+
+
+# --- 6. formula cells ------------------------------------------------------------------------
+
+FORMULAS = {
+    "label": '=HYPERLINK("http://evil.example","click")',
+    "author": "+cmd|' /C calc'!A0",
+    "closer": "@SUM(1+1)",
+    "second label": "\t-2+3",
+    "annotator": "=1+2",
+    "note": "-1 is what it printed",
+}
+
+
+def test_formula_cells_are_neutralized_in_every_csv_and_numbers_stay_numbers(api, tmp_path):
+    hostile = issue(
+        13,
+        "2021-01-01T00:00:00Z",
+        id=-42,  # negative, as the study imports make them: a number, never prefixed
+        state="closed",
+        closed_at="2021-01-01T00:00:00Z",
+        user={"login": FORMULAS["author"], "id": 700, "type": "User"},
+        closed_by={"login": FORMULAS["closer"], "id": 701, "type": "User"},
+        labels=[{"id": 7, "name": FORMULAS["label"]}, {"id": 8, "name": FORMULAS["second label"]}],
+    )
+    api.put(EDGE, "issues", [hostile])
+    db = tmp_path / "x.db"
+    crawl(f"sqlite:///{db}", api.url, [EDGE])
+    labels = tmp_path / "in.csv"
+    with labels.open("w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerows(
+            [
+                ["repository", "number", "category", "annotator", "note"],
+                [EDGE, "13", "MLEAK", FORMULAS["annotator"], FORMULAS["note"]],
+            ]
+        )
+    runner = CliRunner()
+    assert runner.invoke(main, ["label", "import", "--db", str(db), str(labels)]).exit_code == 0
+    out = tmp_path / "dataset"
+    assert runner.invoke(main, ["export", "--db", str(db), "--out", str(out)]).exit_code == 0
+    exported = tmp_path / "labels.csv"
+    result = runner.invoke(main, ["label", "export", "--db", str(db), "--out", str(exported)])
+    assert result.exit_code == 0
+
+    cells = []
+    for path in [*out.glob("*.csv"), exported]:
+        with path.open(newline="", encoding="utf-8") as handle:
+            rows = list(csv.reader(handle))
+        cells += [
+            (path.name, header, cell)
+            for row in rows[1:]
+            for header, cell in zip(rows[0], row, strict=True)
+        ]
+    formulas = [c for c in cells if c[2].startswith(FORMULA_STARTS)]
+    assert {(header, cell) for _, header, cell in formulas} == {("issue_id", "-42")}
+    shown = {cell for _, _, cell in cells}
+    assert {"'" + text for text in FORMULAS.values()} <= shown
+
+    fresh = tmp_path / "fresh.db"
+    crawl(f"sqlite:///{fresh}", api.url, [EDGE])
+    assert (
+        runner.invoke(main, ["label", "import", "--db", str(fresh), str(exported)]).exit_code == 0
+    )
+    engine = open_database(f"sqlite:///{fresh}")
+    with engine.connect() as connection:
+        stored = connection.execute(
+            select(schema.annotations.c.annotator, schema.annotations.c.note)
+        ).one()
+    engine.dispose()
+    assert tuple(stored) == (FORMULAS["annotator"], FORMULAS["note"])

@@ -17,6 +17,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from classifier.labeling import store
 from classifier.labeling.store import Annotation, AnnotationError
+from db.csvfiles import neutralize_formula, restore_formula
 from db.repositories import repository_ids_by_name
 from taxonomy import Taxonomy, UnknownCategoryError, default_taxonomy
 
@@ -49,10 +50,9 @@ def export_annotations(engine: Engine, out: TextIO) -> int:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(COLUMNS)
     for row in frame.itertuples(index=False):
-        writer.writerow(
-            [row.repository, row.number, row.category or "", row.annotator, row.kind,
-             row.note or "", row.status]
-        )  # fmt: skip
+        cells = [row.repository, row.number, row.category or "", row.annotator, row.kind,
+                 row.note or "", row.status]  # fmt: skip
+        writer.writerow([neutralize_formula(cell) for cell in cells])
     return len(frame)
 
 
@@ -93,7 +93,8 @@ def read_rows(handle: TextIO) -> Iterator[CsvRow]:
             continue
         if len(fields) != len(header):
             raise ValueError(f"line {line}: expected {len(header)} fields, found {len(fields)}")
-        yield CsvRow(line, dict(zip(header, (f.strip() for f in fields), strict=True)))
+        cells = (restore_formula(f.strip()) for f in fields)
+        yield CsvRow(line, dict(zip(header, cells, strict=True)))
 
 
 class _Resolver:
