@@ -6,8 +6,8 @@ from datetime import datetime
 from html.parser import HTMLParser
 
 from classifier.labeling import Assignment, LabelingSession
-from classifier.labeling.render import markdown_html, thread_html
-from classifier.labeling.store import Comment
+from classifier.labeling.render import MAX_COMMENTS, issue_html, markdown_html, thread_html
+from classifier.labeling.store import Comment, IssueView
 from classifier.labeling.widgets import LabelingPanel, SetupForm, category_keys
 from taxonomy import default_taxonomy
 from tests import test_labeling_support as support
@@ -152,6 +152,30 @@ def test_long_threads_fold_their_middle():
     shown, rest = html.split("<details>")
     assert "c1" in shown and "c2" in shown and "c3" not in shown
     assert "<summary>4 more comments</summary>" in rest and rest.rstrip().endswith("c7</p>\n</div>")
+
+
+def test_markdown_nested_deeper_than_the_parser_goes_hides_nothing():
+    nested_list = "".join("  " * depth + f"- level{depth}\n" for depth in range(12))
+    quotes = "> " * 30 + "deep words"
+    for text in (nested_list, quotes, "> " * 500 + "deepest words"):
+        html = markdown_html(text + "\n\nthe words after")
+        assert "the words after" in html
+        assert "level11" in html or "deep words" in html or "deepest words" in html
+    assert "shown as plain text" in markdown_html(">" * 200 + " deepest words")
+    assert "shown as plain text" not in markdown_html(nested_list)
+
+
+def test_thousands_of_comments_are_folded_saying_how_many_and_where_to_read_them():
+    comments = tuple(Comment("u", datetime(2020, 1, 1), f"comment number {i}") for i in range(3000))
+    issue = IssueView(1, "octo/edge", 7, "t", "b", "open", "u", datetime(2020, 1, 1),
+                      comments=comments)  # fmt: skip
+    html = issue_html(issue)
+    assert len(html) < 60_000
+    assert f"{3000 - MAX_COMMENTS:,} more comments are not shown here" in html
+    assert 'href="https://github.com/octo/edge/issues/7"' in html.split("not shown here")[1]
+    for shown in (0, 1, MAX_COMMENTS // 2 - 1, 3000 - MAX_COMMENTS // 2, 2999):
+        assert f"comment number {shown}<" in html
+    assert f"comment number {MAX_COMMENTS // 2}<" not in html
 
 
 def test_setup_form_starts_a_panel_or_says_what_is_wrong(engine):
