@@ -93,19 +93,19 @@ def ensure_repository(
 ) -> int:
     """The id of the repository, inserting it when new."""
     existing = find_repository(connection, full_name)
-    if existing is not None:
-        if group_name:
-            connection.execute(
-                schema.repositories.update()
-                .where(schema.repositories.c.id == existing)
-                .values(group_name=group_name)
-            )
-        return existing
-    return connection.execute(
-        schema.repositories.insert().values(
-            full_name=full_name, api_url=api_url, group_name=group_name
+    if existing is None:
+        # Insert-if-absent, then read: another process may insert the same repository
+        # between the look-up and the insert (two crawls starting on a new database).
+        row = {"full_name": full_name, "api_url": api_url, "group_name": group_name}
+        upsert(connection, schema.repositories, [row], key=["full_name"], update=())
+        return find_repository(connection, full_name)
+    if group_name:
+        connection.execute(
+            schema.repositories.update()
+            .where(schema.repositories.c.id == existing)
+            .values(group_name=group_name)
         )
-    ).inserted_primary_key[0]
+    return existing
 
 
 def rename_repository(connection: Connection, repository_id: int, canonical_name: str) -> None:
