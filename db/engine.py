@@ -62,6 +62,10 @@ def _tune_sqlite(engine: Engine) -> None:
 
 
 def _check_sqlite_file(path: Path, create: bool) -> None:
+    if path.is_dir():
+        raise DatabaseError(
+            f"{path} is a folder; point --db at a database file, e.g. {path / 'issues.db'}"
+        )
     if path.exists():
         with path.open("rb") as handle:
             header = handle.read(16)
