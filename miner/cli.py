@@ -9,7 +9,7 @@ import os
 import click
 
 from db.cli import db_option, open_for_cli, progress_enabled, user_errors
-from miner.transport import DEFAULT_API_URL, CrawlError, RetryPolicy
+from miner.transport import DEFAULT_API_URL, RESUME_HINT, CrawlError, RetryPolicy
 
 log = logging.getLogger(__name__)
 
@@ -190,6 +190,10 @@ def crawl(
     try:
         with user_errors(CrawlError):
             reports = crawl_all(engine, client, specs, options)
+    except KeyboardInterrupt:
+        # Every page is committed with its cursor, so stopping here loses nothing.
+        click.echo(f"Interrupted: {RESUME_HINT}", err=True)
+        raise SystemExit(130) from None  # 128 + SIGINT, as shells report Ctrl-C
     finally:
         client.close()
     if progress_enabled():
@@ -258,8 +262,8 @@ def _parse_fault(value: str):
     "faults",
     multiple=True,
     metavar="KIND[:TIMES[:PATH-PART]]",
-    help="Inject a fault: 500, 502, 503, secondary, secondary-retry-after, 429, primary, drop, "
-    "endless, trickle, truncated, malformed.",
+    help="Inject a fault: 404, 500, 502, 503, secondary, secondary-retry-after, 429, primary, "
+    "drop, endless, trickle, truncated, malformed.",
 )
 def fake_github(
     corpus_dir: str,

@@ -359,6 +359,7 @@ class Crawler:
         started, requests_before = time.monotonic(), self.client.counters.requests
         not_modified_before = self.client.counters.not_modified
         repository_id, full_name = resolve_repository(self.engine, self.client, spec)
+        self._mark_begun(repository_id)
         report = RepositoryReport(full_name)
         try:
             for endpoint in self.endpoints():
@@ -368,6 +369,18 @@ class Crawler:
             report.not_modified = self.client.counters.not_modified - not_modified_before
             report.seconds = time.monotonic() - started
         return report
+
+    def _mark_begun(self, repository_id: int) -> None:
+        """A 'running' state for each endpoint never crawled before, so that `status` shows
+        the crawl unfinished until every endpoint is done, even one stopped before its first
+        page."""
+        rows = [
+            {"repository_id": repository_id, "endpoint": endpoint, "status": "running",
+             "started_at": utcnow(), "items": 0, "requests": 0}
+            for endpoint in self.endpoints()
+        ]  # fmt: skip
+        with self.engine.begin() as connection:
+            upsert(connection, schema.crawl_state, rows, ["repository_id", "endpoint"], update=())
 
     def _crawl_endpoint(
         self, repository_id: int, full_name: str, endpoint: str, report: RepositoryReport

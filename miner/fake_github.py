@@ -45,7 +45,7 @@ log = logging.getLogger(__name__)
 MAX_PER_PAGE = 100
 DEFAULT_PER_PAGE = 30
 FAULT_KINDS = (
-    "500", "502", "503", "secondary", "secondary-retry-after", "429", "primary", "drop",
+    "404", "500", "502", "503", "secondary", "secondary-retry-after", "429", "primary", "drop",
     "endless", "trickle", "truncated", "malformed",
 )  # fmt: skip
 
@@ -186,7 +186,8 @@ class _Budget:
 class Fault:
     """Answer `times` requests whose path contains `match` with a fault, after `skip` of them.
 
-    kind: "500"/"502"/"503" (server error), "secondary" (403 secondary limit, no Retry-After),
+    kind: "404" (as for a repository deleted mid-crawl), "500"/"502"/"503" (server error),
+    "secondary" (403 secondary limit, no Retry-After),
     "secondary-retry-after" (403 with Retry-After: retry_after), "429" (with Retry-After),
     "primary" (403 with X-RateLimit-Remaining: 0, reset in reset_in seconds), "drop" (close
     the connection without answering). Hostile 200 answers: "endless" (a JSON list that never
@@ -552,6 +553,8 @@ class _Handler(BaseHTTPRequestHandler):
             return _message(403, "API rate limit exceeded (fake GitHub)")
         if fault is None or fault.kind == "primary":
             return None
+        if fault.kind == "404":
+            return _message(404, "Not Found (injected)")
         if fault.kind in ("500", "502", "503"):
             return _message(int(fault.kind), "Server Error (injected)")
         if fault.kind == "429":

@@ -369,10 +369,14 @@ class GitHubClient:
         if status == 401:
             raise BadCredentials(
                 f"GitHub rejected {token.label} (401 Bad credentials); "
-                "check GITHUB_TOKEN or --token (a classic or fine-grained token with public read)"
+                "check GITHUB_TOKEN or --token (a classic or fine-grained token with public "
+                f"read); {RESUME_HINT} with a good token"
             )
         if status == 404:
-            raise RepositoryNotFound(f"not found: {_path(response.url)} (404)")
+            raise RepositoryNotFound(
+                f"not found: {_path(response.url)} (404); the repository may have been deleted, "
+                f"renamed or made private; {RESUME_HINT} once it is back"
+            )
         if status == 422:
             raise DeepPageRefused(f"page refused (422): {_path(response.url)}")
         if status in (403, 429) and _is_rate_limit(response, token):

@@ -24,24 +24,19 @@ from db.csvfiles import FORMULA_STARTS
 from miner.fake_github import FakeGitHub
 from miner.transport import AnswerTooLarge, AnswerTooSlow, InvalidRepositoryName, RetriesExhausted
 from mlissues.cli import main
-from tests.crawl_support import FAST, comment, count, crawl, dump, issue, write_folder
+from tests.crawl_support import FAST, comment, count, crawl, dump, edge_corpus, issue
 
 EDGE = "octo/edge"
-ISSUES = [
-    issue(n, f"2020-01-{n:02d}T00:00:00Z", state="closed", closed_at=f"2020-01-{n:02d}T00:00:00Z")
-    for n in range(1, 13)
-]
-COMMENTS = [comment(100 + n, n, f"2020-02-{n:02d}T00:00:00Z") for n in range(1, 13)]
 
 
 @pytest.fixture(scope="module")
-def edge_corpus(tmp_path_factory) -> Path:
-    return write_folder(tmp_path_factory.mktemp("hostile"), "octo__edge", ISSUES, COMMENTS)
+def edge(tmp_path_factory) -> Path:
+    return edge_corpus(tmp_path_factory.mktemp("hostile"))
 
 
 @pytest.fixture
-def api(edge_corpus):
-    with FakeGitHub(edge_corpus) as server:
+def api(edge):
+    with FakeGitHub(edge) as server:
         yield server
 
 
@@ -96,11 +91,8 @@ def _policy(**bounds):
 # --- 3. the token stays on the API host ------------------------------------------------------
 
 
-def test_the_token_never_follows_a_link_to_another_host(edge_corpus, tmp_path):
-    with (
-        FakeGitHub(edge_corpus) as foreign,
-        FakeGitHub(edge_corpus, link_url=foreign.host_url) as home,
-    ):
+def test_the_token_never_follows_a_link_to_another_host(edge, tmp_path):
+    with FakeGitHub(edge) as foreign, FakeGitHub(edge, link_url=foreign.host_url) as home:
         # the events listing pages through Link URLs, which now point at the foreign server
         crawl(f"sqlite:///{tmp_path / 'x.db'}", home.url, [EDGE], events=True, per_page=3)
         assert foreign.stats.requests > 0
