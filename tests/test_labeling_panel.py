@@ -188,3 +188,15 @@ def test_setup_form_starts_a_panel_or_says_what_is_wrong(engine):
     form.start_button.click()
     assert form.panel.session.annotator == "alice" and form.message.value == ""
     assert form.panel.session.assignment == Assignment(("alice", "bob"), 0.5)
+
+
+def test_setup_form_names_a_missing_database_and_opens_the_one_typed_in(engine, tmp_path):
+    form = SetupForm(str(tmp_path / "missing.db"), annotator="alice")
+    assert form.strategy.value == "balanced-margin"  # the strategy the README advises
+    assert form.start() is None and form.open() is None
+    assert "no database at" in form.message.value
+    assert "../data/demo/issues.db" in form.message.value
+    assert not (tmp_path / "missing.db").exists()
+    form.database.value = engine.url.render_as_string(hide_password=False)
+    assert form.start() is not None and form.message.value == ""
+    assert form.panel.session.strategy.name == "balanced-margin"
