@@ -411,6 +411,9 @@ class Crawler:
                     self._show(bar, page, stored)
                     if endpoint == "issues" and self._enough(stored, page):
                         break
+                else:  # the listing is done: its total was an estimate from Link rel="last"
+                    bar.total = bar.n
+                    bar.refresh()
             finally:
                 tally.report(connection, report)
                 connection.commit()

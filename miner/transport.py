@@ -36,6 +36,7 @@ T = TypeVar("T")
 DEFAULT_API_URL = "https://api.github.com"
 RESUME_HINT = "pages already stored are kept; run the same command again to resume"
 _CHUNK = 64 * 1024
+ANONYMOUS_MAX_WAIT = 120.0  # seconds: longer, and an anonymous crawl stops and asks for a token
 
 
 class CrawlError(Exception):
@@ -225,6 +226,15 @@ class GitHubClient:
 
     def _wait_for_reset(self, reset_at: float, now: float) -> None:
         wait = max(reset_at - now, 0) + 1
+        if self.anonymous and wait > ANONYMOUS_MAX_WAIT:
+            # Without a token the quota is 60 requests an hour: a long sleep is a surprise
+            # (49 minutes against the stand-in); a token is the fix.
+            raise RateLimited(
+                f"the anonymous rate limit (60 requests an hour) is spent until "
+                f"{_clock(reset_at)}; set GITHUB_TOKEN or pass --token (the stand-in takes any "
+                f"token); {RESUME_HINT}",
+                seconds_to_reset=wait,
+            )
         if self.policy.max_rate_wait is not None and wait > self.policy.max_rate_wait:
             raise RateLimited(
                 f"GitHub's rate limit is spent until {_clock(reset_at)}; "
