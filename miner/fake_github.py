@@ -238,6 +238,7 @@ class Stats:
     faults: int = 0
     paths: list[str] = field(default_factory=list)
     tokens: list[str | None] = field(default_factory=list)  # the token each request carried
+    pages: dict[str, int] = field(default_factory=dict)  # listing pages answered, per endpoint
 
 
 @dataclass
@@ -426,6 +427,7 @@ class FakeGitHub:
 
     def _record_served(self, repo: _Repository, endpoint: str, chunk: list[_Item]) -> None:
         self._pages_answered[endpoint] = self._pages_answered.get(endpoint, 0) + 1
+        self.stats.pages[endpoint] = self._pages_answered[endpoint]
         served = self._served.setdefault((repo.full_name.lower(), endpoint), {})
         served.update(dict.fromkeys(i.id for i in chunk))
 

@@ -7,7 +7,7 @@ from html.parser import HTMLParser
 
 from classifier.labeling import Assignment, LabelingSession
 from classifier.labeling.render import MAX_COMMENTS, issue_html, markdown_html, thread_html
-from classifier.labeling.store import Comment, IssueView
+from classifier.labeling.store import Comment, IssueView, candidate_issues
 from classifier.labeling.widgets import LabelingPanel, SetupForm, category_keys
 from taxonomy import default_taxonomy
 from tests import test_labeling_support as support
@@ -80,8 +80,8 @@ def test_a_new_panel_resumes_after_the_last_answer(engine):
 
 
 def test_buttons_are_disabled_when_nothing_is_left(engine):
-    panel = _panel(engine)
-    panel.session._queue = panel.session._queue[:1]
+    first = int(candidate_issues(engine).issue_id.iloc[0])
+    panel = LabelingPanel(LabelingSession(engine, "alice", support.Only([first])))
     panel.category_buttons["NSR"].click()
     assert "Nothing left to label" in panel.issue.value
     assert all(button.disabled for button in panel.category_buttons.values())
@@ -122,10 +122,7 @@ def _only_escaped(html: str) -> None:
 
 def test_hostile_issue_text_is_shown_as_text_never_executed(engine):
     issue_id = support.hostile_issue(engine)
-    panel = _panel(engine)
-    panel.session._queue = [issue_id]
-    panel.session._current = None
-    panel.refresh()
+    panel = LabelingPanel(LabelingSession(engine, "alice", support.Only([issue_id])))
     html = panel.issue.value
     _only_escaped(html.split("</style>", 1)[1])
     assert html.count("&lt;script&gt;alert(") == 2  # title and body, shown as text
