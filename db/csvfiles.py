@@ -60,17 +60,26 @@ def read_csv_text(path: str | Path) -> str:
         ) from None
 
 
+# The csv module's default field limit, checked here too: the limit is process-wide state that
+# other libraries raise (frictionless does), and the rule should not depend on what ran before.
+MAX_FIELD = 131_072
+
+
 def csv_records(text: str) -> Iterator[tuple[int, list[str]]]:
     """The records of CSV text with the line each starts on (quoted fields may span lines),
     each field as written before `neutralize_formula`; CsvFileError names a malformed line."""
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    too_long = f"a field is longer than {MAX_FIELD:,} characters"
     start = 1
     while True:
         try:
             fields = next(reader)
         except StopIteration:
             return
-        except csv.Error as error:  # e.g. an unclosed quote, a field over 131,072 characters
-            raise CsvFileError(f"line {start}: malformed CSV ({error})") from None
+        except csv.Error as error:  # e.g. an unclosed quote
+            reason = too_long if "field limit" in str(error) else f"malformed CSV ({error})"
+            raise CsvFileError(f"line {start}: {reason}") from None
+        if any(len(field) > MAX_FIELD for field in fields):
+            raise CsvFileError(f"line {start}: {too_long}")
         yield start, [restore_formula(field) for field in fields]
         start = reader.line_num + 1
