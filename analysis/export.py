@@ -24,6 +24,7 @@ from analysis import queries
 from analysis.queries import StudyData, load_study
 from analysis.results import require_issues
 from classifier.labeling.agreement import krippendorff_alpha
+from db.csvfiles import neutralize_formula
 
 log = logging.getLogger(__name__)
 
@@ -256,6 +257,8 @@ def _to_csv(frame: pd.DataFrame, fields: list[Field], path: Path) -> None:
             frame[f.name] = frame[f.name].astype("Int64")
         elif f.type == "boolean":
             frame[f.name] = frame[f.name].map({True: "true", False: "false"})
+        elif f.type == "string":  # logins, labels, annotators: strangers' text
+            frame[f.name] = frame[f.name].map(neutralize_formula)
     frame.to_csv(path, index=False, float_format="%.6f", lineterminator="\n")
 
 

@@ -25,8 +25,10 @@ from sklearn.base import clone
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score
 from sklearn.metrics import precision_recall_fscore_support as prfs
 from sklearn.model_selection import RepeatedStratifiedKFold
+from tqdm import tqdm
 
 from classifier.model import prior_corrected
+from db.cli import progress_enabled
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +106,13 @@ def cross_validate(
     splitter = RepeatedStratifiedKFold(n_splits=n_splits, n_repeats=n_repeats, random_state=seed)
     repeats = [np.zeros((len(y), len(classes))) for _ in range(n_repeats)]
     start = time.perf_counter()
-    with warnings.catch_warnings():
+    bar = tqdm(
+        total=n_splits * n_repeats,
+        desc=f"cross-validating {name}",
+        unit=" folds",
+        disable=not progress_enabled(),
+    )
+    with bar, warnings.catch_warnings():
         # "The least populated class has only k members": expected and described above.
         warnings.filterwarnings("ignore", message="The least populated class", category=UserWarning)
         for fold, (train, test) in enumerate(splitter.split(np.zeros(len(y)), y)):
@@ -114,6 +122,7 @@ def cross_validate(
             probabilities = fitted.predict_proba(documents.iloc[test])
             repeats[fold // n_splits][test] = _aligned(fitted, probabilities, classes)
             log.debug("%s: fold %d done", name, fold + 1)
+            bar.update()
     seconds = time.perf_counter() - start
     log.info("%s: %d folds in %.0f s", name, n_splits * n_repeats, seconds)
     return CrossValidation(name, classes, y, repeats, seconds)

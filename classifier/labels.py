@@ -7,7 +7,6 @@ and the labeling session use the same function.
 
 from __future__ import annotations
 
-import csv
 import logging
 from pathlib import Path
 
@@ -15,6 +14,7 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
+from db.csvfiles import CsvFileError, csv_records, read_csv_text
 from db.schema import annotations, issues, repositories
 from taxonomy import Taxonomy, UnknownCategoryError, default_taxonomy
 
@@ -64,20 +64,23 @@ def read_labels_csv(path: str | Path, taxonomy: Taxonomy | None = None) -> pd.Da
 
     Columns: repository, number, category, annotator, kind ('label' or 'adjudication'), note,
     line (the CSV line number, header = line 1). Raises LabelsFileError naming the line of the
-    first bad row.
+    first bad row. The file is read as db.csvfiles reads every CSV (UTF-8, optional BOM).
     """
     path = Path(path)
     taxonomy = taxonomy or default_taxonomy()
     try:
-        with path.open(newline="", encoding="utf-8") as handle:
-            reader = csv.DictReader(handle)
-            missing = [c for c in REQUIRED_COLUMNS if c not in (reader.fieldnames or ())]
-            if missing:
-                raise LabelsFileError(f"{path}: missing column(s) {', '.join(missing)}")
-            # DictReader's line_num counts physical lines, so quoted newlines stay honest.
-            rows = [_row(raw, reader.line_num, path, taxonomy) for raw in reader]
-    except OSError as error:
-        raise LabelsFileError(f"cannot read labels file {path}: {error.strerror}") from None
+        records = csv_records(read_csv_text(path))
+        header = [name.strip() for name in next(records, (1, []))[1]]
+        missing = [c for c in REQUIRED_COLUMNS if c not in header]
+        if missing:
+            raise LabelsFileError(f"{path}: missing column(s) {', '.join(missing)}")
+        rows = [
+            _row(dict(zip(header, fields, strict=False)), line, path, taxonomy)
+            for line, fields in records
+            if any(field.strip() for field in fields)
+        ]
+    except CsvFileError as error:
+        raise LabelsFileError(f"{path}: {error}") from None
     return pd.DataFrame(rows, columns=LABEL_COLUMNS)
 
 

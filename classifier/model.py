@@ -23,6 +23,7 @@ from sklearn.svm import LinearSVC
 from sklearn.utils.multiclass import check_classification_targets, unique_labels
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from classifier.artifact_types import artifact_types, untrusted_types
 from classifier.features import DocumentColumns, WeakSignals, taxonomy_keywords
 from classifier.text import TextNormalizer
 from taxonomy import Taxonomy, default_taxonomy
@@ -367,8 +368,6 @@ ARTIFACT_NAME = "model.skops"
 CARD_JSON = "card.json"
 CARD_MARKDOWN = "card.md"
 OUT_OF_FOLD_JSON = "out_of_fold.json"
-# Types a model artifact may hold; skops refuses to load anything else.
-_TRUSTED_PREFIXES = ("classifier.", "sklearn.", "numpy", "scipy.", "builtins.", "collections.")
 
 
 class ModelError(Exception):
@@ -478,17 +477,22 @@ def load_model(path: str | Path | None = None) -> IssueClassifier:
             "train one with: mlissues train --out DIR"
         )
     try:
-        untrusted = sio.get_untrusted_types(file=artifact)
-        refused = [name for name in untrusted if not name.startswith(_TRUSTED_PREFIXES)]
+        types = artifact_types(artifact)  # before skops builds anything (see artifact_types)
+        refused = untrusted_types(types)
         if refused:
-            raise ModelError(f"{artifact} holds types that are not trusted: {', '.join(refused)}")
-        pipeline = sio.load(artifact, trusted=untrusted)
+            raise ModelError(
+                f"{artifact} holds types a model of this toolkit does not: {', '.join(refused)}; "
+                "refusing to load it (use a model made by mlissues train)"
+            )
+        pipeline = sio.load(artifact, trusted=sorted(types))
         card = json.loads(card_path.read_text())
         out_of_fold_path = artifact.with_name(OUT_OF_FOLD_JSON)
         out_of_fold = (
             json.loads(out_of_fold_path.read_text()) if out_of_fold_path.exists() else None
         )
+        version, threshold = str(card["version"]), float(card["threshold"])
+    except KeyError as missing:
+        raise ModelError(f"{card_path} lacks the field {missing}") from None
     except (OSError, ValueError, TypeError) as error:
         raise ModelError(f"cannot read model {artifact}: {error}") from None
-    version, threshold = str(card["version"]), float(card["threshold"])
     return IssueClassifier(pipeline, version, threshold, card, out_of_fold)

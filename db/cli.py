@@ -82,11 +82,16 @@ def status(db_url: str) -> None:
                 row.events,
                 row.labeled,
                 row.classified,
-                _format_time(row.last_crawl),
+                _format_time(row.last_crawl) + (" (unfinished)" if row.crawl_unfinished else ""),
             )
         )
     widths = [max(len(str(line[i])) for line in table) for i in range(len(header))]
     for line in table:
         click.echo(
             "  ".join(str(cell).ljust(width) for cell, width in zip(line, widths, strict=True))
+        )
+    if any(row.crawl_unfinished for row in rows):
+        click.echo(
+            "unfinished: a crawl stopped before the end (interrupted or failed); run the same "
+            "mlissues crawl command again to finish it"
         )

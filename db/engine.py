@@ -62,6 +62,10 @@ def _tune_sqlite(engine: Engine) -> None:
 
 
 def _check_sqlite_file(path: Path, create: bool) -> None:
+    if path.is_dir():
+        raise DatabaseError(
+            f"{path} is a folder; point --db at a database file, e.g. {path / 'issues.db'}"
+        )
     if path.exists():
         with path.open("rb") as handle:
             header = handle.read(16)
@@ -96,26 +100,40 @@ def _check_reachable(engine: Engine, url: URL) -> None:
 
 
 def _check_schema(engine: Engine, url: URL, create: bool) -> None:
+    """Check the schema, and create or upgrade it when it is not at head.
+
+    The common case (already at head) reads without locking. Otherwise the checks run again
+    under the schema lock (db.migrate.lock_schema), in the transaction that creates or
+    upgrades: a process that opens a new database while another creates it waits, then
+    finds the schema made, instead of racing it or taking its half-made tables for foreign.
+    """
     shown = url.render_as_string(hide_password=True)
     try:
         with engine.connect() as connection:
+            if migrate.current_revision(connection) == migrate.head_revision():
+                return
+        with engine.begin() as connection:
+            migrate.lock_schema(connection)
             revision = migrate.current_revision(connection)
-            foreign = revision is None and migrate.has_user_tables(connection)
+            _refuse_unusable(connection, revision, shown, create)
+            if revision != migrate.head_revision():
+                migrate.upgrade_on(connection)
     except (sqlite3.DatabaseError, DBAPIError) as error:
         raise DatabaseError(f"{shown} cannot be read as a database: {error.orig}") from None
+
+
+def _refuse_unusable(connection, revision: str | None, shown: str, create: bool) -> None:
     if revision is not None and revision not in migrate.known_revisions():
         raise DatabaseError(
             f"{shown} has schema revision {revision}, newer than this mlissues knows "
             f"(head {migrate.head_revision()}); upgrade mlissues (pip install -U mlissues)"
         )
-    if foreign:
+    if revision is None and migrate.has_user_tables(connection):
         raise DatabaseError(
             f"{shown} holds tables that are not an mlissues schema; use another --db"
         )
     if revision is None and not create:
         raise DatabaseError(f"{shown} is not initialized; run: mlissues init-db --db {shown}")
-    if revision != migrate.head_revision():
-        migrate.upgrade(engine)
 
 
 def open_database(value: str | URL | None = None, *, create: bool = False) -> Engine:

@@ -21,6 +21,7 @@ class RepositorySummary:
     labeled: int
     classified: int
     last_crawl: datetime | None
+    crawl_unfinished: bool = False  # an endpoint's last crawl stopped before the end
 
 
 def _count_by_repository(connection, statement) -> dict[int, int]:
@@ -67,6 +68,9 @@ def repository_summaries(engine: Engine) -> list[RepositorySummary]:
                 select(s.c.repository_id, func.max(s.c.finished_at)).group_by(s.c.repository_id)
             ).all()
         )
+        unfinished = set(
+            connection.execute(select(s.c.repository_id).where(s.c.status != "done")).scalars()
+        )
         repositories = connection.execute(
             select(r.c.id, r.c.full_name).order_by(r.c.full_name)
         ).all()
@@ -80,6 +84,7 @@ def repository_summaries(engine: Engine) -> list[RepositorySummary]:
             labeled=labeled.get(rid, 0),
             classified=classified.get(rid, 0),
             last_crawl=last_crawl.get(rid),
+            crawl_unfinished=rid in unfinished,
         )
         for rid, name in repositories
     ]

@@ -9,7 +9,7 @@ import os
 import click
 
 from db.cli import db_option, open_for_cli, progress_enabled, user_errors
-from miner.transport import DEFAULT_API_URL, CrawlError, RetryPolicy
+from miner.transport import DEFAULT_API_URL, RESUME_HINT, CrawlError, RetryPolicy
 
 log = logging.getLogger(__name__)
 
@@ -133,6 +133,20 @@ def _summary(reports) -> None:
     show_default=True,
     help="Exponential backoff factor in seconds; also scales secondary-limit waits.",
 )
+@click.option(
+    "--request-deadline",
+    type=click.FloatRange(min=1),
+    default=RetryPolicy.deadline,
+    show_default=True,
+    help="Seconds one answer may take in all, however slowly it arrives.",
+)
+@click.option(
+    "--max-response-mb",
+    type=click.FloatRange(min=1),
+    default=RetryPolicy.max_body / 2**20,
+    show_default=True,
+    help="Largest answer accepted, in MB (GitHub's pages are under 1 MB).",
+)
 def crawl(
     repositories: tuple[str, ...],
     db_url: str,
@@ -146,6 +160,8 @@ def crawl(
     per_page: int,
     retries: int,
     backoff: float,
+    request_deadline: float,
+    max_response_mb: float,
 ) -> None:
     """Fetch issues, comments and events of GitHub repositories into the database."""
     from miner.crawl import CrawlOptions, crawl_all
@@ -162,12 +178,22 @@ def crawl(
         per_page=per_page,
         progress=progress_enabled(),
     )
-    policy = RetryPolicy(retries=retries, backoff=backoff, secondary_wait=60 * backoff)
+    policy = RetryPolicy(
+        retries=retries,
+        backoff=backoff,
+        secondary_wait=60 * backoff,
+        deadline=request_deadline,
+        max_body=int(max_response_mb * 2**20),
+    )
     engine = open_for_cli(db_url, create=True)
     client = GitHubClient(api_url, _tokens(tokens), policy)
     try:
         with user_errors(CrawlError):
             reports = crawl_all(engine, client, specs, options)
+    except KeyboardInterrupt:
+        # Every page is committed with its cursor, so stopping here loses nothing.
+        click.echo(f"Interrupted: {RESUME_HINT}", err=True)
+        raise SystemExit(130) from None  # 128 + SIGINT, as shells report Ctrl-C
     finally:
         client.close()
     if progress_enabled():
@@ -236,7 +262,8 @@ def _parse_fault(value: str):
     "faults",
     multiple=True,
     metavar="KIND[:TIMES[:PATH-PART]]",
-    help="Inject a fault: 500, 502, 503, secondary, secondary-retry-after, 429, primary, drop.",
+    help="Inject a fault: 404, 500, 502, 503, secondary, secondary-retry-after, 429, primary, "
+    "drop, endless, trickle, truncated, malformed.",
 )
 def fake_github(
     corpus_dir: str,

@@ -27,8 +27,13 @@ def _read(path: Path) -> dict:
         if path.suffix.lower() == ".toml":
             return tomllib.loads(text)
         return yaml.safe_load(text) or {}
+    except UnicodeDecodeError as error:
+        raise ConfigError(
+            f"study config {path} is not UTF-8 text (byte {error.start}); save it as UTF-8"
+        ) from None
     except (OSError, tomllib.TOMLDecodeError, yaml.YAMLError) as error:
-        raise ConfigError(f"cannot read study config {path}: {error}") from None
+        reason = " ".join(str(error).split())  # YAML's messages span lines
+        raise ConfigError(f"cannot read study config {path}: {reason}") from None
 
 
 def load_study(path: str | Path) -> list[RepositorySpec]:

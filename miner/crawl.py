@@ -10,6 +10,7 @@ are stored.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import time
@@ -51,6 +52,17 @@ _NAME = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 REPOSITORY_ENDPOINT = "repository"  # crawl_state row holding the metadata ETag
 
 
+def is_repository_name(name: str) -> bool:
+    """OWNER/REPO in the characters GitHub allows, neither part '.' or '..': a name goes into
+    API URLs (`/repos/OWNER/REPO/...`), where such a part would climb out of /repos/ (the
+    token then went to `/user`)."""
+    return (
+        bool(_NAME.match(name))
+        and not name.endswith(".")
+        and not any(part in (".", "..") for part in name.split("/"))
+    )
+
+
 @dataclass(frozen=True)
 class RepositorySpec:
     """A repository to crawl, as named by the user, and its study group."""
@@ -59,11 +71,19 @@ class RepositorySpec:
     group: str | None = None
 
     def __post_init__(self) -> None:
-        if not _NAME.match(self.name) or self.name.endswith((".", "/")):
+        if not is_repository_name(self.name):
             raise InvalidRepositoryName(
                 f"{self.name!r} is not a repository name; write it as OWNER/REPO, "
                 "e.g. tensorflow/tensorflow"
             )
+
+
+def _repository_object(text: str) -> dict:
+    """GET /repos/O/R decoded; ValueError (asked again, like a 5xx) when it is not one."""
+    data = json.loads(text)
+    if not isinstance(data, dict) or not isinstance(data.get("id"), int):
+        raise ValueError("not a repository object")
+    return data
 
 
 @dataclass(frozen=True)
@@ -170,19 +190,27 @@ def resolve_repository(
     """
     repository_id, stored_name, etag = _stored_repository(engine, spec.name)
     try:
-        response = client.get(f"repos/{stored_name or spec.name}", etag=etag)
+        response, data = client.get_json(
+            f"repos/{stored_name or spec.name}", etag=etag, decode=_repository_object
+        )
     except RepositoryNotFound:
         raise RepositoryNotFound(
             f"no repository {spec.name} at {client.api_url} (404); check the OWNER/REPO "
             "spelling, and that your token can read it if it is private"
         ) from None
+    if data is None and repository_id is None:
+        raise CrawlError(f"{client.api_url} answered 304 for {spec.name} without being asked")
     with engine.begin() as connection:
-        if response.status_code == 304 and repository_id is not None:
+        if data is None:
             canonical = stored_name
             ensure_repository(connection, canonical, client.api_url, spec.group)
         else:
-            data = response.json()
-            canonical = data["full_name"]
+            canonical = data.get("full_name")
+            if not isinstance(canonical, str) or not is_repository_name(canonical):
+                raise InvalidRepositoryName(
+                    f"{client.api_url} named {spec.name} {str(canonical)[:100]!r}, which is not "
+                    "OWNER/REPO; nothing was stored (is --api-url a GitHub API?)"
+                )
             repository_id = repository_id or _by_github_id(connection, data["id"])
             if repository_id is None:
                 repository_id = ensure_repository(connection, canonical, client.api_url, spec.group)
@@ -194,7 +222,7 @@ def resolve_repository(
                 .where(schema.repositories.c.id == repository_id)
                 .values(
                     github_id=data["id"],
-                    raw_json=response.text,
+                    raw_json=response.content.decode("utf-8"),
                     fetched_at=utcnow(),
                     api_url=client.api_url,
                 )
@@ -227,7 +255,15 @@ def prepared(pages: Iterator[Page], repository_id: int) -> Iterator[tuple[Page, 
     for page in pages:
         prepare = _PREPARERS[page.endpoint][0]
         provenance = Provenance(page.url, __version__, utcnow())
-        yield page, prepare(repository_id, page.items, provenance, page.texts)
+        try:
+            rows = prepare(repository_id, page.items, provenance, page.texts)
+        except (KeyError, TypeError, ValueError, AttributeError) as error:
+            raise CrawlError(
+                f"an item of {page.url.split('?')[0]} lacks what every GitHub {page.endpoint} "
+                f"object has ({type(error).__name__}: {str(error)[:80]}); is --api-url a "
+                "GitHub API?"
+            ) from None
+        yield page, rows
 
 
 def _row_count(connection: Connection, endpoint: str, repository_id: int) -> int:
@@ -323,6 +359,7 @@ class Crawler:
         started, requests_before = time.monotonic(), self.client.counters.requests
         not_modified_before = self.client.counters.not_modified
         repository_id, full_name = resolve_repository(self.engine, self.client, spec)
+        self._mark_begun(repository_id)
         report = RepositoryReport(full_name)
         try:
             for endpoint in self.endpoints():
@@ -332,6 +369,18 @@ class Crawler:
             report.not_modified = self.client.counters.not_modified - not_modified_before
             report.seconds = time.monotonic() - started
         return report
+
+    def _mark_begun(self, repository_id: int) -> None:
+        """A 'running' state for each endpoint never crawled before, so that `status` shows
+        the crawl unfinished until every endpoint is done, even one stopped before its first
+        page."""
+        rows = [
+            {"repository_id": repository_id, "endpoint": endpoint, "status": "running",
+             "started_at": utcnow(), "items": 0, "requests": 0}
+            for endpoint in self.endpoints()
+        ]  # fmt: skip
+        with self.engine.begin() as connection:
+            upsert(connection, schema.crawl_state, rows, ["repository_id", "endpoint"], update=())
 
     def _crawl_endpoint(
         self, repository_id: int, full_name: str, endpoint: str, report: RepositoryReport
@@ -362,6 +411,9 @@ class Crawler:
                     self._show(bar, page, stored)
                     if endpoint == "issues" and self._enough(stored, page):
                         break
+                else:  # the listing is done: its total was an estimate from Link rel="last"
+                    bar.total = bar.n
+                    bar.refresh()
             finally:
                 tally.report(connection, report)
                 connection.commit()

@@ -6,7 +6,9 @@ with `state`, `since`, `sort`, `direction`, `per_page` (max 100) and `page`, `Li
 weak `ETag`s with `If-None-Match` -> 304 (free, as on GitHub), `X-RateLimit-*` headers with a
 budget per token, 401 for unknown tokens, 404 for unknown repositories and 301 for renamed ones.
 Faults (5xx, secondary limits, 429, an exhausted primary limit, slow responses, dropped
-connections) can be injected from Python or the command line, and so can edits made while a
+connections) can be injected from Python or the command line, and so can hostile answers (a
+body that never ends, one that trickles in a byte at a time, one cut short, one that is not
+JSON; `Link` URLs on another host: `link_url`), and edits made while a
 crawl runs (`edit_later`: an item already served gets updated_at = now and moves to the end of
 an updated-sorted listing, shifting every later item one position earlier).
 
@@ -23,6 +25,7 @@ Use it from Python:
 from __future__ import annotations
 
 import bisect
+import contextlib
 import hashlib
 import json
 import logging
@@ -41,7 +44,10 @@ log = logging.getLogger(__name__)
 
 MAX_PER_PAGE = 100
 DEFAULT_PER_PAGE = 30
-FAULT_KINDS = ("500", "502", "503", "secondary", "secondary-retry-after", "429", "primary", "drop")
+FAULT_KINDS = (
+    "404", "500", "502", "503", "secondary", "secondary-retry-after", "429", "primary", "drop",
+    "endless", "trickle", "truncated", "malformed",
+)  # fmt: skip
 
 # --- the data, sorted once and serialized once per item -----------------------------------
 
@@ -88,7 +94,11 @@ class _Collection:
 
 
 def _dump(obj: dict) -> bytes:
-    return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode()
+    text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+    try:
+        return text.encode()
+    except UnicodeEncodeError:  # a lone surrogate: GitHub sends it as the escape \ud800
+        return json.dumps(obj, separators=(",", ":")).encode()
 
 
 def _issue_item(obj: dict) -> _Item:
@@ -176,10 +186,15 @@ class _Budget:
 class Fault:
     """Answer `times` requests whose path contains `match` with a fault, after `skip` of them.
 
-    kind: "500"/"502"/"503" (server error), "secondary" (403 secondary limit, no Retry-After),
+    kind: "404" (as for a repository deleted mid-crawl), "500"/"502"/"503" (server error),
+    "secondary" (403 secondary limit, no Retry-After),
     "secondary-retry-after" (403 with Retry-After: retry_after), "429" (with Retry-After),
     "primary" (403 with X-RateLimit-Remaining: 0, reset in reset_in seconds), "drop" (close
-    the connection without answering).
+    the connection without answering). Hostile 200 answers: "endless" (a JSON list that never
+    ends), "trickle" (the real body, one byte every `interval` seconds), "truncated" (half the
+    real body, then the connection closes), "malformed" (half the real body, as if complete).
+    An endless or trickling answer stops after `seconds` (an endless one also after `size`
+    bytes), or when the client hangs up.
     """
 
     kind: str
@@ -188,6 +203,9 @@ class Fault:
     skip: int = 0
     retry_after: int = 1
     reset_in: float = 1.0
+    interval: float = 0.05
+    seconds: float = 30.0
+    size: int = 2**30
 
     def __post_init__(self) -> None:
         if self.kind not in FAULT_KINDS:
@@ -219,6 +237,8 @@ class Stats:
     not_modified: int = 0
     faults: int = 0
     paths: list[str] = field(default_factory=list)
+    tokens: list[str | None] = field(default_factory=list)  # the token each request carried
+    pages: dict[str, int] = field(default_factory=dict)  # listing pages answered, per endpoint
 
 
 @dataclass
@@ -232,6 +252,7 @@ class Settings:
     max_page: int | None = None  # pages past this are refused with 422, like GitHub's deep pages
     prefix: str = ""  # e.g. "/api/v3", to stand in for a GitHub Enterprise server
     delay: float = 0.0  # seconds added to every response
+    link_url: str | None = None  # Link URLs on this base instead of ours (a hostile server)
     renames: dict[str, str] = field(default_factory=dict)  # old full name -> canonical
 
 
@@ -322,6 +343,11 @@ class FakeGitHub:
             self._faults.append(fault)
         return fault
 
+    def clear_faults(self) -> None:
+        """Forget every fault not answered yet."""
+        with self._lock:
+            self._faults.clear()
+
     def exhaust(self, token: str | None = None, reset_in: float = 1.0) -> None:
         """Spend the whole budget of a token (or the anonymous one), resetting in reset_in s."""
         with self._lock:
@@ -346,6 +372,12 @@ class FakeGitHub:
         with self._lock:
             collection: _Collection = getattr(self.repos[full_name.lower()], endpoint)
             return {i.id: json.loads(i.body) for i in collection.orders["created"]}
+
+    def set_metadata(self, repository: str, **fields) -> None:
+        """Change fields of a repository object as served (e.g. a hostile full_name)."""
+        with self._lock:
+            repo = self.repos[repository.lower()]
+            repo.metadata = _dump({**json.loads(repo.metadata), **fields})
 
     def rename(self, old: str, new: str) -> None:
         """Rename a served repository: `old` answers 301 from now on, as on GitHub."""
@@ -395,6 +427,7 @@ class FakeGitHub:
 
     def _record_served(self, repo: _Repository, endpoint: str, chunk: list[_Item]) -> None:
         self._pages_answered[endpoint] = self._pages_answered.get(endpoint, 0) + 1
+        self.stats.pages[endpoint] = self._pages_answered[endpoint]
         served = self._served.setdefault((repo.full_name.lower(), endpoint), {})
         served.update(dict.fromkeys(i.id for i in chunk))
 
@@ -444,12 +477,52 @@ class _Handler(BaseHTTPRequestHandler):
         with fake._lock:
             fake.stats.requests += 1
             fake.stats.paths.append(self.path)
+            fake.stats.tokens.append(self._token())
             fault = fake._take_fault(self.path)
         if fault is not None and fault.kind == "drop":
             self.close_connection = True
             self.connection.shutdown(2)  # the client sees the connection reset, no answer
             return
+        if fault is not None and fault.kind in _HOSTILE:
+            self.close_connection = True
+            with contextlib.suppress(OSError):  # the client hung up, as it should
+                _HOSTILE[fault.kind](self, fault)
+            return
         response = self._answer(fault)
+        self._send(response)
+
+    # --- hostile answers (see Fault) ---------------------------------------------------------
+
+    def _endless(self, fault: Fault) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.end_headers()  # no Content-Length: the body ends when the connection does
+        self.wfile.write(b"[")
+        chunk = b'{"id":1,"title":"again"},' * 2000
+        end, sent = time.monotonic() + fault.seconds, 0
+        while time.monotonic() < end and sent < fault.size:
+            self.wfile.write(chunk)
+            sent += len(chunk)
+
+    def _trickle(self, fault: Fault) -> None:
+        response = self._answer(None)
+        self._send(response, body=False)
+        end = time.monotonic() + fault.seconds
+        for index in range(len(response.body)):
+            if time.monotonic() >= end:
+                return
+            self.wfile.write(response.body[index : index + 1])
+            self.wfile.flush()
+            time.sleep(fault.interval)
+
+    def _truncated(self, fault: Fault) -> None:
+        response = self._answer(None)
+        self._send(response, body=False)
+        self.wfile.write(response.body[: len(response.body) // 2])
+
+    def _malformed(self, fault: Fault) -> None:
+        response = self._answer(None)
+        response.body = response.body[: len(response.body) // 2]
         self._send(response)
 
     def _token(self) -> str | None:
@@ -482,6 +555,8 @@ class _Handler(BaseHTTPRequestHandler):
             return _message(403, "API rate limit exceeded (fake GitHub)")
         if fault is None or fault.kind == "primary":
             return None
+        if fault.kind == "404":
+            return _message(404, "Not Found (injected)")
         if fault.kind in ("500", "502", "503"):
             return _message(int(fault.kind), "Server Error (injected)")
         if fault.kind == "429":
@@ -574,8 +649,10 @@ class _Handler(BaseHTTPRequestHandler):
         return self._conditional(body, headers)
 
     def _links(self, path: str, arg: dict, page: int, last: int) -> str:
+        base = self.fake.settings.link_url or self.fake.host_url
+
         def url(number: int) -> str:
-            return f"{self.fake.host_url}{path}?{urlencode({**arg, 'page': number})}"
+            return f"{base}{path}?{urlencode({**arg, 'page': number})}"
 
         links = []
         if page < last:
@@ -591,7 +668,8 @@ class _Handler(BaseHTTPRequestHandler):
             return _Response(304, b"", headers)
         return _Response(200, body, headers)
 
-    def _send(self, response: _Response) -> None:
+    def _send(self, response: _Response, body: bool = True) -> None:
+        """Status, headers and (unless body=False) the body of an answer."""
         self.send_response(response.status)
         if response.status != 304:
             self.send_header("Content-Type", "application/json; charset=utf-8")
@@ -599,5 +677,13 @@ class _Handler(BaseHTTPRequestHandler):
         for name, value in response.headers.items():
             self.send_header(name, value)
         self.end_headers()
-        if response.body:
+        if response.body and body:
             self.wfile.write(response.body)
+
+
+_HOSTILE = {
+    "endless": _Handler._endless,
+    "trickle": _Handler._trickle,
+    "truncated": _Handler._truncated,
+    "malformed": _Handler._malformed,
+}

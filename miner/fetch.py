@@ -96,6 +96,8 @@ def decode_array(text: str) -> tuple[list[dict], list[str]]:
         return items, texts
     while True:
         item, end = _DECODER.raw_decode(text, index)
+        if not isinstance(item, dict):
+            raise ValueError(f"element {len(items) + 1} is not a JSON object")
         items.append(item)
         texts.append(text[index:end])
         index = _SPACE.match(text, end).end()
@@ -108,15 +110,11 @@ def decode_array(text: str) -> tuple[list[dict], list[str]]:
 
 
 def _get_page(client: GitHubClient, url: str, etag: str | None):
-    response = client.get(url, etag=etag)
-    links = parse_links(response.headers.get("Link"))
-    if response.status_code == 304:
-        return response, [], [], links
-    try:
-        items, texts = decode_array(response.content.decode("utf-8"))
-    except ValueError as error:  # also UnicodeDecodeError
-        raise CrawlError(f"{url.split('?')[0]} did not answer a JSON list: {error}") from None
-    return response, items, texts, links
+    """(answer, items, their JSON texts, links); a body that is not a JSON list is asked for
+    again by the client, like a 5xx."""
+    answer, decoded = client.get_json(url, etag=etag, decode=decode_array)
+    items, texts = decoded or ([], [])
+    return answer, items, texts, parse_links(answer.headers.get("Link"))
 
 
 @dataclass(frozen=True)

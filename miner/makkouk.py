@@ -48,6 +48,12 @@ FILES = {
     "pytorch_non_perf_bugs_information.csv": ("pytorch/pytorch", "non_perf"),
 }
 FRAMEWORKS = {"tensorflow": "tensorflow/tensorflow", "pytorch": "pytorch/pytorch"}
+COMMENTERS = "Commentators..username.alongside.the.number.of.comments.posted."
+COLUMNS = (
+    "Issue.ID", "Author", "Date.Opened", "Date.of.last.time.closed", "Date.of.first.comment",
+    "Number.of.Comment.s.", "Issue.labels", COMMENTERS,
+)  # fmt: skip
+TAXONOMY_COLUMNS = ("Framework", "Category", "Issue.ID")
 
 # The study's root causes that name one of our categories without stretching it (see
 # ../shared/CODEBOOK.md). Computational inefficiencies (matrix computation, caching, algorithm,
@@ -81,6 +87,7 @@ class StudyIssue:
     subset: str
     file: str
     row: dict[str, str]
+    line: int = 0  # where the record ends in its file, for messages
 
     @property
     def number(self) -> int:
@@ -106,7 +113,10 @@ def parse_commenters(value: str) -> dict[str, int]:
     value = value.strip()
     if value in MISSING:
         return {}
-    parsed = ast.literal_eval(value)
+    try:
+        parsed = ast.literal_eval(value)
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        parsed = None
     if not isinstance(parsed, dict):
         raise StudyDataError(f"commenters {value[:60]!r} are not a dict literal")
     return {str(login): int(count) for login, count in parsed.items()}
@@ -126,14 +136,30 @@ def check_folder(folder: Path) -> None:
         )
 
 
+def _study_rows(path: Path, columns: tuple[str, ...]) -> Iterator[tuple[int, dict[str, str]]]:
+    """(line, row) of a study CSV; StudyDataError names the file and line of what is wrong."""
+    reader = None
+    try:
+        with path.open(newline="", encoding="utf-8") as handle:
+            reader = csv.DictReader(handle)
+            missing = [c for c in columns if c not in (reader.fieldnames or ())]
+            if missing:
+                raise StudyDataError(f"{path} lacks the column(s) {', '.join(missing)}")
+            for row in reader:
+                # a short row has None for its missing fields: they read as empty
+                yield reader.line_num, {k: v or "" for k, v in row.items() if k is not None}
+    except (UnicodeDecodeError, csv.Error) as error:
+        line = reader.line_num + 1 if reader is not None else 1
+        raise StudyDataError(f"{path}, line {line}: {error}") from None
+
+
 def iter_study_issues(folder: str | Path) -> Iterator[StudyIssue]:
     """Every row of the four metadata files, file by file."""
     folder = Path(folder)
     check_folder(folder)
     for name, (full_name, subset) in FILES.items():
-        with (folder / name).open(newline="", encoding="utf-8") as handle:
-            for row in csv.DictReader(handle):
-                yield StudyIssue(full_name, subset, name, row)
+        for line, row in _study_rows(folder / name, COLUMNS):
+            yield StudyIssue(full_name, subset, name, row, line)
 
 
 # --- rows -----------------------------------------------------------------------------------
@@ -144,6 +170,8 @@ def _issue_row(item: StudyIssue, repository_id: int, fetched_at: datetime, url: 
     created = parse_date(row["Date.Opened"])
     closed = parse_date(row["Date.of.last.time.closed"])
     first_comment = parse_date(row["Date.of.first.comment"])
+    if created is None:
+        raise StudyDataError("Date.Opened is empty")
     return {
         "id": synthetic_id(item.full_name, "issue", item.number),
         "repository_id": repository_id,
@@ -183,9 +211,7 @@ def _label_rows(item: StudyIssue, repository_id: int, issue_id: int) -> tuple[li
 
 
 def _participant_rows(item: StudyIssue, issue_id: int) -> list[dict]:
-    commenters = parse_commenters(
-        item.row["Commentators..username.alongside.the.number.of.comments.posted."]
-    )
+    commenters = parse_commenters(item.row[COMMENTERS])
     return [
         {"issue_id": issue_id, "login": login, "source": SOURCE, "comments": count}
         for login, count in sorted(commenters.items())
@@ -214,15 +240,18 @@ def save_page(connection: Connection, page: list[StudyIssue], folder: Path) -> N
             existing[item.full_name] = _existing_ids(connection, repository_ids[item.full_name])
         repository_id = repository_ids[item.full_name]
         issue_id = existing[item.full_name].get(item.number)
-        if issue_id is None:
-            source_url = (folder / item.file).resolve().as_uri()
-            row = _issue_row(item, repository_id, fetched_at, source_url)
-            issue_id = row["id"]
-            issues.append(row)
-            item_labels, item_links = _label_rows(item, repository_id, issue_id)
-            labels += item_labels
-            links += item_links
-        participants += _participant_rows(item, issue_id)
+        try:
+            if issue_id is None:
+                source_url = (folder / item.file).resolve().as_uri()
+                row = _issue_row(item, repository_id, fetched_at, source_url)
+                issue_id = row["id"]
+                issues.append(row)
+                item_labels, item_links = _label_rows(item, repository_id, issue_id)
+                labels += item_labels
+                links += item_links
+            participants += _participant_rows(item, issue_id)
+        except (ValueError, TypeError) as error:  # StudyDataError is a ValueError too
+            raise StudyDataError(f"{folder / item.file}, line {item.line}: {error}") from None
     save_users(connection, [{"id": r["user_id"], "login": r["user_login"]} for r in issues])
     upsert(connection, schema.issues, issues, key=["id"])
     upsert(connection, schema.labels, labels, key=["id"])
@@ -238,13 +267,14 @@ def iter_root_causes(folder: str | Path) -> Iterator[tuple[str, int, str]]:
     path = Path(folder) / TAXONOMY_FILE
     if not path.exists():
         return
-    with path.open(newline="", encoding="utf-8") as handle:
-        for row in csv.DictReader(handle):
-            # A few ids carry a note, e.g. "19385  (2 bugs)": the number is what comes first.
-            number = re.match(r"\s*(\d+)", row["Issue.ID"])
-            if number:
-                framework = FRAMEWORKS[row["Framework"].strip().lower()]
-                yield framework, int(number.group(1)), row["Category"].strip()
+    for line, row in _study_rows(path, TAXONOMY_COLUMNS):
+        # A few ids carry a note, e.g. "19385  (2 bugs)": the number is what comes first.
+        number = re.match(r"\s*(\d+)", row["Issue.ID"] or "")
+        framework = FRAMEWORKS.get((row["Framework"] or "").strip().lower())
+        if number and framework is None:
+            raise StudyDataError(f"{path}, line {line}: unknown framework {row['Framework']!r}")
+        if number:
+            yield framework, int(number.group(1)), (row["Category"] or "").strip()
 
 
 def save_root_causes(engine: Engine, folder: str | Path) -> int:

@@ -7,6 +7,7 @@ and its crawl cursor commit together.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -47,16 +48,32 @@ def parse_time(value: str | None) -> datetime | None:
 
 def raw_json(item: dict) -> str:
     """The object as compact JSON text, keys in the order the API sent them."""
-    return json.dumps(item, ensure_ascii=False, separators=(",", ":"))
+    text = json.dumps(item, ensure_ascii=False, separators=(",", ":"))
+    if _UNSTORABLE.search(text):  # a lone surrogate: keep it as the escape it arrived as
+        text = json.dumps(item, separators=(",", ":"))
+    return text
+
+
+# NUL, which PostgreSQL's text refuses, and lone surrogates (JSON can carry "\\ud800"), which
+# no UTF-8 database can store.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
 def storable(text: str | None) -> str | None:
-    """Text a PostgreSQL text column accepts: NUL, which it rejects, becomes U+FFFD.
+    """Text every database stores: NUL and lone surrogates become U+FFFD.
 
-    Only decoded text columns pass through here; raw_json keeps NUL as the JSON escape \\u0000
-    (a JSON text cannot hold a bare NUL), so the untouched payload still has it.
+    Only decoded text columns pass through here; raw_json keeps the JSON text as received, in
+    which such code points are escapes (\\u0000, \\ud800), so the payload still has them.
     """
-    return text.replace("\x00", "\ufffd") if text and "\x00" in text else text
+    return _UNSTORABLE.sub("\ufffd", text) if text and _UNSTORABLE.search(text) else text
+
+
+def storable_row(row: dict) -> dict:
+    """The row with every text column storable (raw_json is already: see raw_json)."""
+    return {
+        key: storable(value) if isinstance(value, str) and key != "raw_json" else value
+        for key, value in row.items()
+    }
 
 
 def _with_texts(items: Sequence[dict], texts: Sequence[str] | None):
@@ -76,19 +93,19 @@ def ensure_repository(
 ) -> int:
     """The id of the repository, inserting it when new."""
     existing = find_repository(connection, full_name)
-    if existing is not None:
-        if group_name:
-            connection.execute(
-                schema.repositories.update()
-                .where(schema.repositories.c.id == existing)
-                .values(group_name=group_name)
-            )
-        return existing
-    return connection.execute(
-        schema.repositories.insert().values(
-            full_name=full_name, api_url=api_url, group_name=group_name
+    if existing is None:
+        # Insert-if-absent, then read: another process may insert the same repository
+        # between the look-up and the insert (two crawls starting on a new database).
+        row = {"full_name": full_name, "api_url": api_url, "group_name": group_name}
+        upsert(connection, schema.repositories, [row], key=["full_name"], update=())
+        return find_repository(connection, full_name)
+    if group_name:
+        connection.execute(
+            schema.repositories.update()
+            .where(schema.repositories.c.id == existing)
+            .values(group_name=group_name)
         )
-    ).inserted_primary_key[0]
+    return existing
 
 
 def rename_repository(connection: Connection, repository_id: int, canonical_name: str) -> None:
@@ -129,12 +146,14 @@ def add_alias(connection: Connection, repository_id: int, alias: str) -> None:
 def _user_row(user: dict | None) -> dict | None:
     if not user or user.get("id") is None:
         return None  # deleted accounts come back as null
-    return {
-        "id": user["id"],
-        "login": user.get("login") or "",
-        "type": user.get("type"),
-        "site_admin": user.get("site_admin"),
-    }
+    return storable_row(
+        {
+            "id": user["id"],
+            "login": user.get("login") or "",
+            "type": user.get("type"),
+            "site_admin": user.get("site_admin"),
+        }
+    )
 
 
 def _user_rows(users: Iterable[dict | None]) -> list[dict]:
@@ -160,38 +179,42 @@ def _issue_row(
     item: dict, repository_id: int, provenance: Provenance, text: str | None = None
 ) -> dict:
     reactions = item.get("reactions") or {}
-    return {
-        "id": item["id"],
-        "repository_id": repository_id,
-        "number": item["number"],
-        "title": storable(item.get("title")) or "",
-        "body": storable(item.get("body")),
-        "state": item["state"],
-        "state_reason": item.get("state_reason"),
-        "is_pull_request": "pull_request" in item,
-        "locked": item.get("locked"),
-        "user_id": _user_id(item.get("user")),
-        "user_login": _login(item.get("user")),
-        "author_association": item.get("author_association"),
-        "closed_by_id": _user_id(item.get("closed_by")),
-        "comments_count": item.get("comments") or 0,
-        "reactions_total": reactions.get("total_count"),
-        "created_at": parse_time(item["created_at"]),
-        "updated_at": parse_time(item["updated_at"]),
-        "closed_at": parse_time(item.get("closed_at")),
-        "raw_json": raw_json(item) if text is None else text,
-        **provenance.columns(),
-    }
+    return storable_row(
+        {
+            "id": item["id"],
+            "repository_id": repository_id,
+            "number": item["number"],
+            "title": item.get("title") or "",
+            "body": item.get("body"),
+            "state": item["state"],
+            "state_reason": item.get("state_reason"),
+            "is_pull_request": "pull_request" in item,
+            "locked": item.get("locked"),
+            "user_id": _user_id(item.get("user")),
+            "user_login": _login(item.get("user")),
+            "author_association": item.get("author_association"),
+            "closed_by_id": _user_id(item.get("closed_by")),
+            "comments_count": item.get("comments") or 0,
+            "reactions_total": reactions.get("total_count"),
+            "created_at": parse_time(item["created_at"]),
+            "updated_at": parse_time(item["updated_at"]),
+            "closed_at": parse_time(item.get("closed_at")),
+            "raw_json": raw_json(item) if text is None else text,
+            **provenance.columns(),
+        }
+    )
 
 
 def _label_row(label: dict, repository_id: int) -> dict:
-    return {
-        "id": label["id"],
-        "repository_id": repository_id,
-        "name": storable(label["name"]),
-        "color": storable(label.get("color")),
-        "description": storable(label.get("description")),
-    }
+    return storable_row(
+        {
+            "id": label["id"],
+            "repository_id": repository_id,
+            "name": label["name"],
+            "color": label.get("color"),
+            "description": label.get("description"),
+        }
+    )
 
 
 @dataclass
@@ -261,19 +284,21 @@ def save_issues(
 def _comment_row(
     item: dict, repository_id: int, provenance: Provenance, text: str | None = None
 ) -> dict:
-    return {
-        "id": item["id"],
-        "repository_id": repository_id,
-        "issue_number": issue_number_from_url(item["issue_url"]),
-        "user_id": _user_id(item.get("user")),
-        "user_login": _login(item.get("user")),
-        "author_association": item.get("author_association"),
-        "body": storable(item.get("body")),
-        "created_at": parse_time(item["created_at"]),
-        "updated_at": parse_time(item.get("updated_at") or item["created_at"]),
-        "raw_json": raw_json(item) if text is None else text,
-        **provenance.columns(),
-    }
+    return storable_row(
+        {
+            "id": item["id"],
+            "repository_id": repository_id,
+            "issue_number": issue_number_from_url(item["issue_url"]),
+            "user_id": _user_id(item.get("user")),
+            "user_login": _login(item.get("user")),
+            "author_association": item.get("author_association"),
+            "body": item.get("body"),
+            "created_at": parse_time(item["created_at"]),
+            "updated_at": parse_time(item.get("updated_at") or item["created_at"]),
+            "raw_json": raw_json(item) if text is None else text,
+            **provenance.columns(),
+        }
+    )
 
 
 def prepare_comments(
@@ -302,19 +327,21 @@ def _event_row(
     item: dict, repository_id: int, provenance: Provenance, text: str | None = None
 ) -> dict:
     issue = item.get("issue") or {}
-    return {
-        "id": item["id"],
-        "repository_id": repository_id,
-        "issue_number": issue.get("number") or issue_number_from_url(issue.get("url", "/0")),
-        "event": item["event"],
-        "actor_id": _user_id(item.get("actor")),
-        "actor_login": _login(item.get("actor")),
-        "label_name": storable((item.get("label") or {}).get("name")),
-        "commit_id": item.get("commit_id"),
-        "created_at": parse_time(item["created_at"]),
-        "raw_json": raw_json(item) if text is None else text,
-        **provenance.columns(),
-    }
+    return storable_row(
+        {
+            "id": item["id"],
+            "repository_id": repository_id,
+            "issue_number": issue.get("number") or issue_number_from_url(issue.get("url", "/0")),
+            "event": item["event"],
+            "actor_id": _user_id(item.get("actor")),
+            "actor_login": _login(item.get("actor")),
+            "label_name": (item.get("label") or {}).get("name"),
+            "commit_id": item.get("commit_id"),
+            "created_at": parse_time(item["created_at"]),
+            "raw_json": raw_json(item) if text is None else text,
+            **provenance.columns(),
+        }
+    )
 
 
 def prepare_events(

@@ -1,30 +1,42 @@
 """Talking to the GitHub REST API: one session, retries, rate limits and tokens, in one place.
 
-Connection errors and 5xx are retried by urllib3 with exponential backoff; rate limits are read
-from `X-RateLimit-*` after every response: when every token is spent the client sleeps until
-the earliest reset (and says when it will resume); 403/429 secondary limits honour
-`Retry-After`, or back off exponentially without it. Callers see 200/304 responses or one of
-the typed errors below, whose messages never contain a token.
+Connection errors and 5xx are retried by urllib3 with exponential backoff, and so are answers
+whose body breaks off or does not decode; rate limits are read from `X-RateLimit-*` after every
+response: when every token is spent the client sleeps until the earliest reset (and says when it
+will resume); 403/429 secondary limits honour `Retry-After`, or back off exponentially without
+it. Every answer is bounded: its body is read in pieces, at most `max_body` bytes and within
+`deadline` seconds, so a server that streams forever or trickles a byte at a time cannot hold
+the crawl. The token goes only to the API URL's origin (scheme, host and port), never to a
+`Link` that points elsewhere. Callers see 200/304 answers or one of the typed errors below,
+whose messages never contain a token.
 """
 
 from __future__ import annotations
 
+import itertools
+import json
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 import requests
+import urllib3
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from mlissues import __version__
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 DEFAULT_API_URL = "https://api.github.com"
 RESUME_HINT = "pages already stored are kept; run the same command again to resume"
+_CHUNK = 64 * 1024
+ANONYMOUS_MAX_WAIT = 120.0  # seconds: longer, and an anonymous crawl stops and asks for a token
 
 
 class CrawlError(Exception):
@@ -59,6 +71,14 @@ class RateLimited(CrawlError):
         self.seconds_to_reset = seconds_to_reset
 
 
+class AnswerTooLarge(CrawlError):
+    """An answer's body passed RetryPolicy.max_body."""
+
+
+class AnswerTooSlow(CrawlError):
+    """An answer's body did not arrive within RetryPolicy.deadline."""
+
+
 class DeepPageRefused(CrawlError):
     """GitHub refuses pages past a depth (422); keyset paging only pages deep through items
     that share one updated_at, and stops there with a clear error."""
@@ -73,7 +93,9 @@ class RetryPolicy:
     backoff_max: float = 120.0
     secondary_wait: float = 60.0  # GitHub: wait at least a minute when no Retry-After
     max_rate_wait: float | None = None  # None: sleep as long as a primary reset needs
-    timeout: float = 60.0
+    timeout: float = 60.0  # the longest silence while connecting or reading
+    deadline: float = 120.0  # one whole answer, however slowly it trickles in
+    max_body: int = 50 * 2**20  # bytes of one answer, decompressed; GitHub's pages are < 1 MB
 
 
 @dataclass
@@ -94,6 +116,28 @@ class _Token:
 class Counters:
     requests: int = 0  # HTTP requests sent, retries included
     not_modified: int = 0
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A 200 or 304 answer whose body was read within the policy's bounds."""
+
+    status_code: int
+    headers: Mapping[str, str]
+    url: str
+    content: bytes = b""
+
+    @property
+    def text(self) -> str:
+        """The body as text, for messages (invalid UTF-8 replaced)."""
+        return self.content.decode("utf-8", errors="replace")
+
+    def json(self) -> Any:
+        return json.loads(self.content)
+
+
+class _BrokenBody(Exception):
+    """The body broke off mid-transfer (or fell silent): asked again, like a 5xx."""
 
 
 class _Retry(Retry):
@@ -182,6 +226,15 @@ class GitHubClient:
 
     def _wait_for_reset(self, reset_at: float, now: float) -> None:
         wait = max(reset_at - now, 0) + 1
+        if self.anonymous and wait > ANONYMOUS_MAX_WAIT:
+            # Without a token the quota is 60 requests an hour: a long sleep is a surprise
+            # (49 minutes against the stand-in); a token is the fix.
+            raise RateLimited(
+                f"the anonymous rate limit (60 requests an hour) is spent until "
+                f"{_clock(reset_at)}; set GITHUB_TOKEN or pass --token (the stand-in takes any "
+                f"token); {RESUME_HINT}",
+                seconds_to_reset=wait,
+            )
         if self.policy.max_rate_wait is not None and wait > self.policy.max_rate_wait:
             raise RateLimited(
                 f"GitHub's rate limit is spent until {_clock(reset_at)}; "
@@ -196,8 +249,7 @@ class GitHubClient:
         )
         self._sleep(wait)
 
-    def _note_quota(self, token: _Token, response: requests.Response) -> None:
-        headers = response.headers
+    def _note_quota(self, token: _Token, headers: Mapping[str, str], url: str) -> None:
         if "X-RateLimit-Remaining" not in headers:
             return
         try:
@@ -205,31 +257,71 @@ class GitHubClient:
             token.limit = int(headers.get("X-RateLimit-Limit", token.limit or 0))
             token.reset_at = float(headers.get("X-RateLimit-Reset", token.reset_at))
         except ValueError:
-            log.debug("unreadable rate-limit headers from %s", response.url)
+            log.debug("unreadable rate-limit headers from %s", _path(url))
 
     # --- requests -----------------------------------------------------------------------------
 
-    def get(self, url: str, etag: str | None = None) -> requests.Response:
-        """A 200 or 304 response for `url` (absolute, or a path under the API URL)."""
+    def get(self, url: str, etag: str | None = None) -> Answer:
+        """A 200 or 304 answer for `url` (absolute, or a path under the API URL)."""
         if "://" not in url:
             url = self.url(url)
+        for attempt in itertools.count():
+            try:
+                return self._answered(url, etag)
+            except _BrokenBody as error:
+                self._again(attempt, f"the answer to {_path(url)} broke off ({error})")
+        raise AssertionError("unreachable")  # itertools.count() never ends
+
+    def get_json(
+        self, url: str, etag: str | None = None, decode: Callable[[str], T] = json.loads
+    ) -> tuple[Answer, T | None]:
+        """A 200 answer and its UTF-8 body decoded by `decode` (None for a 304). A body that
+        does not decode (ValueError) is asked for again, like a 5xx, up to `retries` times."""
+        if "://" not in url:
+            url = self.url(url)
+        for attempt in itertools.count():
+            answer = self.get(url, etag)
+            if answer.status_code == 304:
+                return answer, None
+            try:
+                return answer, decode(answer.content.decode("utf-8"))
+            except (ValueError, RecursionError) as error:  # UnicodeDecodeError is a ValueError
+                self._again(attempt, f"the answer to {_path(url)} is not valid JSON ({error})")
+        raise AssertionError("unreachable")
+
+    def _again(self, attempt: int, problem: str) -> None:
+        """Back off before asking again, or raise once `retries` attempts are spent."""
+        if attempt >= self.policy.retries:
+            raise RetriesExhausted(f"{problem}, {attempt + 1} times; {RESUME_HINT}")
+        wait = min(self.policy.backoff * 2**attempt, self.policy.backoff_max)
+        log.warning("%s; asking again in %.1f s", problem, wait)
+        self._sleep(wait)
+
+    def _answered(self, url: str, etag: str | None) -> Answer:
         throttled = 0
         while True:
             token = self._pick_token()
-            response = self._send(url, token, etag)
-            if response.status_code in (200, 304):
-                self.counters.not_modified += response.status_code == 304
-                return response
-            throttled = self._handle_refusal(response, token, throttled)
+            answer = self._send(url, token, etag)
+            if answer.status_code in (200, 304):
+                self.counters.not_modified += answer.status_code == 304
+                return answer
+            throttled = self._handle_refusal(answer, token, throttled)
 
-    def _send(self, url: str, token: _Token, etag: str | None) -> requests.Response:
+    def _credentials_for(self, url: str) -> bool:
+        """Whether `url` is on the API URL's origin, the only place a token may go."""
+        return _origin(url) == _origin(self.api_url)
+
+    def _send(self, url: str, token: _Token, etag: str | None) -> Answer:
         headers = {}
-        if token.value:
+        if token.value and self._credentials_for(url):
             headers["Authorization"] = f"Bearer {token.value}"
         if etag:
             headers["If-None-Match"] = etag
+        started = time.monotonic()
         try:
-            response = self._session.get(url, headers=headers, timeout=self.policy.timeout)
+            response = self._session.get(
+                url, headers=headers, timeout=self.policy.timeout, stream=True
+            )
         except requests.ConnectionError as error:
             self.counters.requests += self.policy.retries + 1
             raise ApiUnreachable(
@@ -240,25 +332,61 @@ class GitHubClient:
             raise RetriesExhausted(
                 f"{self.api_url} did not answer within {self.policy.timeout:.0f} s; {RESUME_HINT}"
             ) from None
-        except requests.RequestException as error:  # e.g. a body cut off mid-transfer
+        except requests.RequestException as error:
             raise RetriesExhausted(
                 f"the answer from {self.api_url} broke off ({type(error).__name__}); {RESUME_HINT}"
             ) from None
-        retries = response.raw.retries if response.raw is not None else None
-        self.counters.requests += 1 + (len(retries.history) if retries is not None else 0)
-        self._note_quota(token, response)
-        return response
+        with response:
+            retries = response.raw.retries if response.raw is not None else None
+            self.counters.requests += 1 + (len(retries.history) if retries is not None else 0)
+            self._note_quota(token, response.headers, url)
+            content = self._read_body(response, url, started + self.policy.deadline)
+        return Answer(response.status_code, response.headers, response.url, content)
 
-    def _handle_refusal(self, response: requests.Response, token: _Token, throttled: int) -> int:
+    def _read_body(self, response: requests.Response, url: str, deadline: float) -> bytes:
+        """The body, read as it arrives so that its size and the time it takes stay bounded."""
+        cap = self.policy.max_body
+        declared = response.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > cap:
+            raise self._too_large(url)
+        chunks, size = [], 0
+        try:
+            # read1 returns what one read of the socket brings, so the deadline is checked
+            # however slowly the bytes come; each read still waits at most `timeout`.
+            while chunk := response.raw.read1(_CHUNK, decode_content=True):
+                size += len(chunk)
+                if size > cap:
+                    raise self._too_large(url)
+                if time.monotonic() > deadline:
+                    raise AnswerTooSlow(
+                        f"the answer to {_path(url)} took longer than "
+                        f"{self.policy.deadline:.0f} s (--request-deadline); {RESUME_HINT}"
+                    )
+                chunks.append(chunk)
+        except (urllib3.exceptions.HTTPError, OSError) as error:
+            raise _BrokenBody(type(error).__name__) from None
+        return b"".join(chunks)
+
+    def _too_large(self, url: str) -> AnswerTooLarge:
+        return AnswerTooLarge(
+            f"the answer to {_path(url)} is larger than {self.policy.max_body / 2**20:.0f} MB "
+            f"(--max-response-mb); {RESUME_HINT}"
+        )
+
+    def _handle_refusal(self, response: Answer, token: _Token, throttled: int) -> int:
         """Raise the typed error for a refused request, or wait; returns the throttle count."""
         status = response.status_code
         if status == 401:
             raise BadCredentials(
                 f"GitHub rejected {token.label} (401 Bad credentials); "
-                "check GITHUB_TOKEN or --token (a classic or fine-grained token with public read)"
+                "check GITHUB_TOKEN or --token (a classic or fine-grained token with public "
+                f"read); {RESUME_HINT} with a good token"
             )
         if status == 404:
-            raise RepositoryNotFound(f"not found: {_path(response.url)} (404)")
+            raise RepositoryNotFound(
+                f"not found: {_path(response.url)} (404); the repository may have been deleted, "
+                f"renamed or made private; {RESUME_HINT} once it is back"
+            )
         if status == 422:
             raise DeepPageRefused(f"page refused (422): {_path(response.url)}")
         if status in (403, 429) and _is_rate_limit(response, token):
@@ -278,7 +406,7 @@ class GitHubClient:
             )
         raise CrawlError(f"unexpected HTTP {status} on {_path(response.url)}: {_message(response)}")
 
-    def _secondary_wait(self, response: requests.Response, throttled: int) -> float:
+    def _secondary_wait(self, response: Answer, throttled: int) -> float:
         retry_after = response.headers.get("Retry-After")
         if retry_after and retry_after.isdigit():
             wait = float(retry_after)
@@ -293,7 +421,7 @@ class GitHubClient:
         return wait
 
 
-def _is_rate_limit(response: requests.Response, token: _Token) -> bool:
+def _is_rate_limit(response: Answer, token: _Token) -> bool:
     if response.status_code == 429 or "Retry-After" in response.headers:
         return True
     if response.headers.get("X-RateLimit-Remaining") == "0":
@@ -301,11 +429,22 @@ def _is_rate_limit(response: requests.Response, token: _Token) -> bool:
     return "rate limit" in _message(response).lower()
 
 
-def _message(response: requests.Response) -> str:
+def _message(response: Answer) -> str:
     try:
-        return str(response.json().get("message", ""))
-    except (ValueError, AttributeError):
-        return response.text[:200]
+        text = str(response.json().get("message", ""))
+    except (ValueError, AttributeError, RecursionError):
+        text = response.text
+    return " ".join(text.split())[:200]  # a server's text, on the user's one error line
+
+
+def _origin(url: str) -> tuple[str, str | None, int | None]:
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port or {"http": 80, "https": 443}.get(scheme)
+    except ValueError:  # not a port number: matches no origin
+        port = -1
+    return scheme, parts.hostname, port
 
 
 def _path(url: str) -> str:

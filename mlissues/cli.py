@@ -27,6 +27,10 @@ COMMANDS: dict[str, str] = {
 }
 
 
+QUIET_HELP = "Only warnings and errors; no progress bars."
+VERBOSE_HELP = "More detail (-vv: every HTTP request)."
+
+
 class LazyGroup(click.Group):
     """A click group whose subcommands are imported the first time they are used."""
 
@@ -38,7 +42,30 @@ class LazyGroup(click.Group):
         if target is None:
             return None
         module_name, attribute = target.split(":")
-        return getattr(importlib.import_module(module_name), attribute)
+        command = getattr(importlib.import_module(module_name), attribute)
+        _accept_verbosity(command)
+        return command
+
+
+def _verbosity(ctx: click.Context, param: click.Parameter, value) -> None:
+    """-q or -v given anywhere: the last word on the logging level, before the command runs."""
+    if value:
+        chosen = ctx.find_root().meta
+        chosen[param.name] = value
+        _configure_logging(chosen.get("quiet", False), chosen.get("verbose", 0))
+
+
+def _accept_verbosity(command: click.Command) -> None:
+    """-q/-v after a subcommand too (`mlissues crawl -q`), not only before it."""
+    if not any(param.name == "quiet" for param in command.params):
+        command.params += [
+            click.Option(["-q", "--quiet"], is_flag=True, expose_value=False,
+                         callback=_verbosity, help=QUIET_HELP),
+            click.Option(["-v", "--verbose"], count=True, expose_value=False,
+                         callback=_verbosity, help=VERBOSE_HELP),
+        ]  # fmt: skip
+    for sub in getattr(command, "commands", {}).values():
+        _accept_verbosity(sub)
 
 
 def _configure_logging(quiet: bool, verbose: int) -> None:
@@ -51,8 +78,10 @@ def _configure_logging(quiet: bool, verbose: int) -> None:
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="mlissues")
-@click.option("-q", "--quiet", is_flag=True, help="Only warnings and errors; no progress bars.")
-@click.option("-v", "--verbose", count=True, help="More detail (-vv: every HTTP request).")
-def main(quiet: bool, verbose: int) -> None:
+@click.option("-q", "--quiet", is_flag=True, help=QUIET_HELP)
+@click.option("-v", "--verbose", count=True, help=VERBOSE_HELP)
+@click.pass_context
+def main(ctx: click.Context, quiet: bool, verbose: int) -> None:
     """Mine, label, classify and analyse system-related issues of ML frameworks."""
+    ctx.meta.update(quiet=quiet, verbose=verbose)
     _configure_logging(quiet, verbose)

@@ -130,6 +130,11 @@ def _load(path: Path) -> Taxonomy:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as error:
         raise TaxonomyError(f"cannot read taxonomy {path}: {error.strerror}") from None
+    except UnicodeDecodeError as error:
+        raise TaxonomyError(
+            f"taxonomy {path} is not UTF-8 text (byte {error.start}); save it as UTF-8"
+        ) from None
     except yaml.YAMLError as error:
-        raise TaxonomyError(f"taxonomy {path} is not valid YAML: {error}") from None
+        reason = " ".join(str(error).split())  # YAML's messages span lines
+        raise TaxonomyError(f"taxonomy {path} is not valid YAML: {reason}") from None
     return taxonomy_from_dict(raw)

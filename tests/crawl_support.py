@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+from datetime import date, timedelta
 from pathlib import Path
 
 from sqlalchemy import select
@@ -85,6 +86,17 @@ def comment(cid: int, number: int, updated: str, **fields) -> dict:
     }
     obj.update(fields)
     return obj
+
+
+def edge_corpus(root: Path, count: int = 12) -> Path:
+    """A corpus folder of `count` closed octo/edge issues with a comment each (no real data)."""
+
+    def day(n: int) -> str:
+        return f"{date(2020, 1, 1) + timedelta(days=n):%Y-%m-%d}T00:00:00Z"
+
+    issues = [issue(n, day(n), state="closed", closed_at=day(n)) for n in range(1, count + 1)]
+    comments = [comment(100 + n, n, day(100 + n)) for n in range(1, count + 1)]
+    return write_folder(root, "octo__edge", issues, comments)
 
 
 def crawl(

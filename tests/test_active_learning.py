@@ -71,5 +71,5 @@ def test_balanced_strategy_is_selectable_and_trains_on_the_labels_so_far(engine)
         session.label("NSR" if index % 3 else "EXEC")
     assert len(training_labels(engine)) == 12
     assert list(strategy.model_.classes_) == ["EXEC", "NSR"]
-    assert session.progress.remaining == len(session._queue) == 65 - 12
-    assert len(set(session._queue)) == len(session._queue)
+    assert session.progress.remaining == len(session.queue) == 65 - 12
+    assert len(set(session.queue)) == len(session.queue)

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 from click.testing import CliRunner
 
 from mlissues import __version__
 from mlissues.cli import COMMANDS, main
+from tests.conftest import REPO_ROOT
 
 
 @pytest.mark.parametrize("name", sorted(COMMANDS))
@@ -30,3 +35,20 @@ def test_top_level_help_lists_exactly_the_registered_commands():
 def test_version():
     result = CliRunner().invoke(main, ["--version"])
     assert result.exit_code == 0 and __version__ in result.output
+
+
+def _pytest(*args: str, corpus: str) -> str:
+    environment = {**os.environ, "MLISSUES_CORPUS": corpus}
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider", *args],
+        capture_output=True, text=True, cwd=REPO_ROOT, env=environment, timeout=120,
+    )  # fmt: skip
+    return done.stdout
+
+
+def test_corpus_tests_carry_the_marker_and_skip_with_a_reason_without_it(tmp_path):
+    test = "tests/test_crawl.py::test_anonymous_crawl_says_so"  # reaches the corpus via `api`
+    missing = str(tmp_path / "no-corpus")
+    skipped = _pytest(test, corpus=missing)
+    assert "1 skipped" in skipped and f"the shared corpus is missing at {missing}" in skipped
+    assert "1 deselected" in _pytest(test, "-m", "not corpus", corpus=missing)

@@ -189,7 +189,7 @@ def test_retries_exhausted_keep_stored_pages_and_a_rerun_completes(db_url, api, 
     with pytest.raises(RetriesExhausted, match="run the same command again"):
         crawl(db_url, api.url, [KERAS], per_page=20)
     assert count(db_url, "issues") == 65 and count(db_url, "comments") == 20 + 19 + 19
-    api._faults.clear()
+    api.clear_faults()
     crawl(db_url, api.url, [KERAS], per_page=20)
     assert dump(db_url) == dump(clean)
 

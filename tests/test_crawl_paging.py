@@ -89,7 +89,7 @@ def test_random_edit_schedules_lose_nothing(sqlite_url, corpus, tmp_path, data, 
         crawl(sqlite_url, api.url, [name], per_page=per_page)
         assert_complete(sqlite_url, api, name)
         # and a later incremental run keeps it that way
-        api.edit_later("issues", after=api._pages_answered["issues"] + 1, served=0)
+        api.edit_later("issues", after=api.stats.pages["issues"] + 1, served=0)
         crawl(sqlite_url, api.url, [name], per_page=per_page)
         assert_complete(sqlite_url, api, name)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import multiprocessing
 from datetime import datetime
 
 import pytest
@@ -203,3 +204,39 @@ def test_repository_names_match_exactly_and_through_aliases(db_url):
             "axb/cxd": plain,
             "old_name/c_d": under,
         }
+
+
+# --- several processes at once (issue 12, item 9) ----------------------------------------------
+
+
+def _open_and_add_repositories(url: str, barrier, names: list[str], errors) -> None:
+    try:
+        barrier.wait(timeout=30)
+        engine = open_database(url, create=True)
+        for name in names:
+            with engine.begin() as connection:
+                ensure_repository(connection, name, "http://127.0.0.1")
+        engine.dispose()
+    except Exception as error:  # reported to the test, which shows it
+        errors.put(f"{type(error).__name__}: {str(error).splitlines()[0]}")
+
+
+def test_processes_opening_a_new_database_at_once_all_succeed(db_url):
+    """Schema creation is serialized and a repository is created by an upsert, so no process
+    sees a migration race, another's half-made schema, or a duplicate repository."""
+    context = multiprocessing.get_context("fork")
+    processes, barrier, errors = 4, context.Barrier(4), context.Queue()
+    names = [f"octo/repo{k}" for k in range(40)]
+    workers = [
+        context.Process(target=_open_and_add_repositories, args=(db_url, barrier, names, errors))
+        for _ in range(processes)
+    ]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=120)
+    reported = [errors.get(timeout=5) for _ in range(errors.qsize())]
+    assert reported == [] and [w.exitcode for w in workers] == [0] * processes
+    engine = open_database(db_url)
+    assert sorted(row.full_name for row in _table(engine, schema.repositories)) == sorted(names)
+    engine.dispose()

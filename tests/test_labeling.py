@@ -75,7 +75,7 @@ def test_reopening_resumes_where_the_annotator_stopped(engine):
 
     second = LabelingSession(engine, "alice", "keyword")
     assert second.current.issue_id == waiting
-    assert not set(answered) & set(second._queue)
+    assert not set(answered) & set(second.queue)
     # another annotator starts from the beginning of the same order
     assert LabelingSession(engine, "bob", "keyword").current.issue_id == answered[0]
 
@@ -103,8 +103,8 @@ def test_unknown_category_writes_nothing(engine):
 
 
 def test_an_empty_queue_says_so(engine):
-    session = LabelingSession(engine, "alice")
-    session._queue = session._queue[:1]
+    first = int(candidate_issues(engine).issue_id.iloc[0])
+    session = LabelingSession(engine, "alice", support.Only([first]))
     session.label("NSR")
     assert session.current is None
     with pytest.raises(NothingToLabelError):
@@ -179,7 +179,7 @@ def test_active_learning_asks_first_about_what_the_model_is_least_sure_of(engine
         session = LabelingSession(engine, "alice", UncertaintyStrategy(measure, model=model))
         proba = model.predict_proba(documents)
         expected = most_uncertain(proba, documents.issue_id.tolist(), measure)
-        assert session._queue == expected
+        assert list(session.queue) == expected
         assert session.strategy.name == measure
 
 
@@ -195,8 +195,8 @@ def test_active_learning_ranks_by_the_weights_the_model_decides_with(engine):
     assert not np.allclose(weighted, proba)  # the rare MLEAK weighs more than p says
     session = LabelingSession(engine, "alice", UncertaintyStrategy("margin", model=model))
     ids = documents.issue_id.tolist()
-    assert session._queue == most_uncertain(weighted, ids, "margin")
-    assert session._queue != most_uncertain(proba, ids, "margin")
+    assert list(session.queue) == most_uncertain(weighted, ids, "margin")
+    assert list(session.queue) != most_uncertain(proba, ids, "margin")
 
 
 def test_active_learning_trains_on_the_labels_so_far_and_reranks(engine):
@@ -207,7 +207,7 @@ def test_active_learning_trains_on_the_labels_so_far_and_reranks(engine):
         session.label("NSR" if index % 2 else "EXEC")
     assert len(training_labels(engine)) == 12
     assert list(strategy.model_.classes_) == ["EXEC", "NSR"]
-    assert session.progress.remaining == len(session._queue) == 65 - 12
+    assert session.progress.remaining == len(session.queue) == 65 - 12
 
 
 # --- overlap ------------------------------------------------------------------------------------
@@ -228,8 +228,8 @@ def test_assignment_is_deterministic_and_shares_the_asked_overlap():
 
 def test_sessions_with_overlap_see_only_their_share(engine):
     assignment = Assignment(("alice", "bob"), overlap=0.25)
-    alice = set(LabelingSession(engine, "alice", assignment=assignment)._queue)
-    bob = set(LabelingSession(engine, "bob", assignment=assignment)._queue)
+    alice = set(LabelingSession(engine, "alice", assignment=assignment).queue)
+    bob = set(LabelingSession(engine, "bob", assignment=assignment).queue)
     assert alice | bob == set(candidate_issues(engine).issue_id)
     assert alice & bob == {i for i in alice | bob if len(assignment.annotators_of(i)) == 2}
     assert 0 < len(alice & bob) < len(alice)

@@ -6,8 +6,8 @@ from datetime import datetime
 from html.parser import HTMLParser
 
 from classifier.labeling import Assignment, LabelingSession
-from classifier.labeling.render import markdown_html, thread_html
-from classifier.labeling.store import Comment
+from classifier.labeling.render import MAX_COMMENTS, issue_html, markdown_html, thread_html
+from classifier.labeling.store import Comment, IssueView, candidate_issues
 from classifier.labeling.widgets import LabelingPanel, SetupForm, category_keys
 from taxonomy import default_taxonomy
 from tests import test_labeling_support as support
@@ -80,8 +80,8 @@ def test_a_new_panel_resumes_after_the_last_answer(engine):
 
 
 def test_buttons_are_disabled_when_nothing_is_left(engine):
-    panel = _panel(engine)
-    panel.session._queue = panel.session._queue[:1]
+    first = int(candidate_issues(engine).issue_id.iloc[0])
+    panel = LabelingPanel(LabelingSession(engine, "alice", support.Only([first])))
     panel.category_buttons["NSR"].click()
     assert "Nothing left to label" in panel.issue.value
     assert all(button.disabled for button in panel.category_buttons.values())
@@ -122,10 +122,7 @@ def _only_escaped(html: str) -> None:
 
 def test_hostile_issue_text_is_shown_as_text_never_executed(engine):
     issue_id = support.hostile_issue(engine)
-    panel = _panel(engine)
-    panel.session._queue = [issue_id]
-    panel.session._current = None
-    panel.refresh()
+    panel = LabelingPanel(LabelingSession(engine, "alice", support.Only([issue_id])))
     html = panel.issue.value
     _only_escaped(html.split("</style>", 1)[1])
     assert html.count("&lt;script&gt;alert(") == 2  # title and body, shown as text
@@ -154,6 +151,30 @@ def test_long_threads_fold_their_middle():
     assert "<summary>4 more comments</summary>" in rest and rest.rstrip().endswith("c7</p>\n</div>")
 
 
+def test_markdown_nested_deeper_than_the_parser_goes_hides_nothing():
+    nested_list = "".join("  " * depth + f"- level{depth}\n" for depth in range(12))
+    quotes = "> " * 30 + "deep words"
+    for text in (nested_list, quotes, "> " * 500 + "deepest words"):
+        html = markdown_html(text + "\n\nthe words after")
+        assert "the words after" in html
+        assert "level11" in html or "deep words" in html or "deepest words" in html
+    assert "shown as plain text" in markdown_html(">" * 200 + " deepest words")
+    assert "shown as plain text" not in markdown_html(nested_list)
+
+
+def test_thousands_of_comments_are_folded_saying_how_many_and_where_to_read_them():
+    comments = tuple(Comment("u", datetime(2020, 1, 1), f"comment number {i}") for i in range(3000))
+    issue = IssueView(1, "octo/edge", 7, "t", "b", "open", "u", datetime(2020, 1, 1),
+                      comments=comments)  # fmt: skip
+    html = issue_html(issue)
+    assert len(html) < 60_000
+    assert f"{3000 - MAX_COMMENTS:,} more comments are not shown here" in html
+    assert 'href="https://github.com/octo/edge/issues/7"' in html.split("not shown here")[1]
+    for shown in (0, 1, MAX_COMMENTS // 2 - 1, 3000 - MAX_COMMENTS // 2, 2999):
+        assert f"comment number {shown}<" in html
+    assert f"comment number {MAX_COMMENTS // 2}<" not in html
+
+
 def test_setup_form_starts_a_panel_or_says_what_is_wrong(engine):
     form = SetupForm(engine, annotator="", strategy="random", annotators=("alice", "bob"))
     assert form.start() is None and "annotator name" in form.message.value
@@ -164,3 +185,15 @@ def test_setup_form_starts_a_panel_or_says_what_is_wrong(engine):
     form.start_button.click()
     assert form.panel.session.annotator == "alice" and form.message.value == ""
     assert form.panel.session.assignment == Assignment(("alice", "bob"), 0.5)
+
+
+def test_setup_form_names_a_missing_database_and_opens_the_one_typed_in(engine, tmp_path):
+    form = SetupForm(str(tmp_path / "missing.db"), annotator="alice")
+    assert form.strategy.value == "balanced-margin"  # the strategy the README advises
+    assert form.start() is None and form.open() is None
+    assert "no database at" in form.message.value
+    assert "../data/demo/issues.db" in form.message.value
+    assert not (tmp_path / "missing.db").exists()
+    form.database.value = engine.url.render_as_string(hide_password=False)
+    assert form.start() is not None and form.message.value == ""
+    assert form.panel.session.strategy.name == "balanced-margin"

@@ -6,6 +6,7 @@ No tests here: the fixtures are imported by the test_labeling*/test_agreement* m
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -65,6 +66,20 @@ def two_repositories(db_url, corpus, tmp_path):
     """keras-team/keras plus 20 MXNet issues as apache/mxnet (alias apache/incubator-mxnet)."""
     extra = write_slice(corpus, "apache__incubator-mxnet", 20, tmp_path / "mxnet")
     return keras_database(db_url, corpus, extra)
+
+
+@dataclass
+class Only:
+    """A sampling strategy (classifier.labeling.sampling.Strategy) that offers exactly these
+    issues, in this order: how a test puts chosen issues in front of an annotator."""
+
+    ids: list[int]
+    name: str = "only"
+    adaptive: bool = False
+
+    def rank(self, engine, candidates) -> list[int]:
+        present = set(candidates["issue_id"])
+        return [issue_id for issue_id in self.ids if issue_id in present]
 
 
 def annotation_rows(engine) -> list[tuple]:

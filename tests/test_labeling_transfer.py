@@ -55,7 +55,7 @@ def test_export_then_import_restores_every_annotation(engine, tmp_path):
     assert text.splitlines()[0] == "repository,number,category,annotator,kind,note,status"
     with engine.begin() as connection:
         connection.execute(schema.annotations.delete())
-    assert import_annotations(engine, _write(tmp_path, text)) == 3
+    assert import_annotations(engine, _write(tmp_path, text)).new == 3
     assert annotation_rows(engine) == before
 
 
@@ -72,7 +72,7 @@ def test_export_holds_references_only_never_issue_text(engine):
 def test_old_repository_names_resolve_through_aliases(two_repositories, tmp_path):
     number = _numbers(two_repositories, "apache/mxnet", 1)[0]
     path = _write(tmp_path, HEADER + f"apache/incubator-mxnet,{number},EXEC,labeler1,label,\n")
-    assert import_annotations(two_repositories, path) == 1
+    assert import_annotations(two_repositories, path).new == 1
     out = io.StringIO()
     export_annotations(two_repositories, out)
     assert f"apache/mxnet,{number},EXEC,labeler1,label,,labeled" in out.getvalue()
@@ -168,3 +168,52 @@ def test_cli_errors_are_one_line_without_traceback(db_url, corpus, tmp_path):
         main, ["label", "adjudicate", "--db", db_url, "keras-team/keras", "1", "EXEC", "--by", "x"]
     )
     assert result.exit_code == 1 and "keras-team/keras#1 is not in the database" in result.output
+
+
+# --- rows the database lacks, and files imported twice (issue 12, item 15) --------------------
+
+
+def test_skip_unknown_imports_the_rest_and_counts_what_it_left_out(engine, tmp_path):
+    first, second = _numbers(engine, "keras-team/keras", 2)
+    rows = [
+        f"keras-team/keras,{first},EXEC,a,label,",
+        "someone/else,1,NSR,a,label,",
+        "someone/else,2,NSR,a,label,",
+        f"keras-team/keras,{second},MA,a,label,",
+        "keras-team/keras,999999,NSR,a,label,",
+    ]
+    path = _write(tmp_path, HEADER + "\n".join(rows) + "\n")
+    db = str(engine.url.render_as_string(hide_password=False))
+    refused = CliRunner().invoke(main, ["label", "import", "--db", db, str(path)])
+    assert refused.exit_code == 1 and refused.output.count("\n") == 1
+    assert "repository someone/else is not in the database" in refused.output
+    assert "--skip-unknown" in refused.output and annotation_rows(engine) == []
+
+    result = _cli("import", "--db", db, "--skip-unknown", str(path))
+    assert result.exit_code == 0
+    assert "imported 2 annotations" in result.output
+    assert "skipped 3 rows naming a repository or issue not in the database" in result.output
+    assert len(annotation_rows(engine)) == 2
+
+
+def test_importing_the_same_file_again_changes_nothing_and_says_so(engine, tmp_path):
+    first, second = _numbers(engine, "keras-team/keras", 2)
+    rows = [f"keras-team/keras,{first},EXEC,a,label,", f"keras-team/keras,{second},MA,a,label,"]
+    path = _write(tmp_path, HEADER + "\n".join(rows) + "\n")
+    db = str(engine.url.render_as_string(hide_password=False))
+    assert "imported 2 annotations" in _cli("import", "--db", db, str(path)).output
+    before = _times(engine)
+
+    again = _cli("import", "--db", db, str(path))
+    assert again.output == "nothing to import: all 2 annotations are already stored\n"
+    assert _times(engine) == before
+
+    path.write_text(HEADER + rows[0] + "\n" + rows[1].replace(",MA,", ",MLEAK,") + "\n")
+    changed = _cli("import", "--db", db, str(path)).output
+    assert "imported 1 annotations" in changed and "(0 new, 1 changed; 1 already" in changed
+
+
+def _times(engine) -> list[tuple]:
+    a = schema.annotations
+    with engine.connect() as connection:
+        return sorted(connection.execute(sa.select(a.c.issue_id, a.c.created_at)).all())

@@ -40,13 +40,28 @@ def export(db_url: str, out: str) -> None:
 
 @label.command("import")
 @db_option
+@click.option(
+    "--skip-unknown",
+    is_flag=True,
+    help="Leave out rows naming a repository or issue not in the database (and count them).",
+)
 @click.argument("csv_file", type=click.Path(dir_okay=False))
-def import_(db_url: str, csv_file: str) -> None:
+def import_(db_url: str, skip_unknown: bool, csv_file: str) -> None:
     """Import annotations from CSV; all rows or none (errors name the line)."""
     engine = open_for_cli(db_url)
     with user_errors(transfer.AnnotationImportError):
-        count = transfer.import_annotations(engine, csv_file)
-    click.echo(f"imported {count} annotations from {csv_file}")
+        result = transfer.import_annotations(engine, csv_file, skip_unknown=skip_unknown)
+    if result.stored:
+        click.echo(
+            f"imported {result.stored} annotations from {csv_file} ({result.new} new, "
+            f"{result.changed} changed; {result.unchanged} already stored as they are)"
+        )
+    else:
+        click.echo(f"nothing to import: all {result.unchanged} annotations are already stored")
+    if result.skipped:
+        click.echo(
+            f"skipped {result.skipped} rows naming a repository or issue not in the database"
+        )
 
 
 def _number(value: float | None) -> str:

@@ -4,6 +4,11 @@ Issue bodies and comments are untrusted text from strangers. Markdown is rendere
 disabled (so `<script>` shows as text), then the result goes through nh3 (Ammonia) with a short
 list of allowed tags and only http(s)/mailto links, so nothing in it can run in the annotator's
 browser. Fields we place ourselves (title, labels, logins) are escaped, never parsed.
+
+Nothing an issue holds is hidden from the annotator without saying so: Markdown nested too deeply
+to render (markdown-it silently drops everything after such a block) is shown as plain text,
+and a thread of more than MAX_COMMENTS comments shows the first and last ones and says how many
+more there are on GitHub.
 """
 
 from __future__ import annotations
@@ -25,9 +30,16 @@ ALLOWED_TAGS = {
 ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "th": {"style"}, "td": {"style"}, "ol": {"start"}}
 URL_SCHEMES = {"http", "https", "mailto"}
 
-_markdown = MarkdownIt("commonmark", {"html": False, "breaks": True}).enable(
-    ["table", "strikethrough"]
-)
+# Past this depth markdown-it stops parsing and drops the rest of the text; below it, the
+# recursion of nested blocks stays far from Python's limit.
+MAX_NESTING = 100
+# Beyond this many comments a thread is folded to its first and last ones: thousands of
+# comments took 8 s and 1.8 MB of HTML to render.
+MAX_COMMENTS = 60
+
+_markdown = MarkdownIt(
+    "commonmark", {"html": False, "breaks": True, "maxNesting": MAX_NESTING}
+).enable(["table", "strikethrough"])
 
 
 def _image_as_link(renderer, tokens, index, options, env) -> str:
@@ -41,10 +53,24 @@ def _image_as_link(renderer, tokens, index, options, env) -> str:
 _markdown.add_render_rule("image", _image_as_link)
 
 
+def _plain(text: str) -> str:
+    return (
+        '<p class="mli-meta">nested too deeply to render as Markdown; shown as plain text</p>'
+        f"<pre>{escape(text)}</pre>"
+    )
+
+
 def markdown_html(text: str) -> str:
-    """Untrusted Markdown as sanitized HTML."""
+    """Untrusted Markdown as sanitized HTML (as plain text when nested too deeply to render)."""
+    try:
+        tokens = _markdown.parse(text or "")
+    except RecursionError:
+        return _plain(text)
+    # A token at the last level means the parser may have stopped there, dropping the rest.
+    if any(token.level >= MAX_NESTING - 1 for token in tokens):
+        return _plain(text)
     return nh3.clean(
-        _markdown.render(text or ""),
+        _markdown.renderer.render(tokens, _markdown.options, {}),
         tags=ALLOWED_TAGS,
         attributes=ALLOWED_ATTRIBUTES,
         url_schemes=URL_SCHEMES,
@@ -87,19 +113,44 @@ def comment_html(comment: Comment) -> str:
     )
 
 
-def thread_html(comments: Sequence[Comment], head: int = 2, tail: int = 1) -> str:
-    """All comments, the middle of a long thread folded into <details>."""
+def thread_html(
+    comments: Sequence[Comment],
+    head: int = 2,
+    tail: int = 1,
+    limit: int = MAX_COMMENTS,
+    url: str | None = None,
+) -> str:
+    """The comments, the middle of a long thread folded into <details>; of a thread longer
+    than `limit`, the first and last `limit` // 2 only, with the count of the rest and a link
+    (`url`) to read them."""
     if not comments:
         return '<p class="mli-meta">no comments stored</p>'
     if len(comments) <= head + tail + 1:
         return "".join(map(comment_html, comments))
-    hidden = comments[head : len(comments) - tail]
+    first, last = comments[:head], comments[len(comments) - tail :]
+    middle = comments[head : len(comments) - tail]
+    if len(comments) <= limit:
+        shown, left_out, after = middle, 0, []
+    else:
+        shown = middle[: limit // 2 - head]
+        after = middle[len(middle) - (limit - limit // 2 - tail) :]
+        left_out = len(middle) - len(shown) - len(after)
+    link = f'<a href="{escape(url or "", quote=True)}" target="_blank" rel="noopener noreferrer">'
+    where = f" at {link}GitHub</a>" if url else ""
+    note = (
+        f'<p class="mli-meta"><b>{left_out:,} more comments are not shown here</b>; '
+        f"read them{where}</p>"
+        if left_out
+        else ""
+    )
     return (
-        "".join(map(comment_html, comments[:head]))
-        + f"<details><summary>{len(hidden)} more comments</summary>"
-        + "".join(map(comment_html, hidden))
+        "".join(map(comment_html, first))
+        + f"<details><summary>{len(middle):,} more comments</summary>"
+        + "".join(map(comment_html, shown))
+        + note
+        + "".join(map(comment_html, after))
         + "</details>"
-        + "".join(map(comment_html, comments[len(comments) - tail :]))
+        + "".join(map(comment_html, last))
     )
 
 
@@ -117,7 +168,7 @@ def issue_html(issue: IssueView, head: int = 2, tail: int = 1) -> str:
         f"<div>{labels}</div>"
         f"{markdown_html(issue.body) or '<p class=mli-meta>no description</p>'}"
         f"<h4>{len(issue.comments)} comments</h4>"
-        f"{thread_html(issue.comments, head, tail)}</div>"
+        f"{thread_html(issue.comments, head, tail, url=issue.url)}</div>"
     )
 
 

@@ -202,6 +202,8 @@ def most_uncertain(proba: np.ndarray, issue_ids: Sequence[int], measure: str) ->
 
 
 STRATEGIES = ("random", "stratified", "keyword", "least-confident", "margin", "balanced-margin")
+# What the simulations of benchmarks/active_learning.py advise (see the README).
+RECOMMENDED_STRATEGY = "balanced-margin"
 
 
 def make_strategy(

@@ -79,6 +79,11 @@ class LabelingSession:
         log.info("%s: %d issues queued by %s", self.annotator, len(self._queue), self.strategy.name)
 
     @property
+    def queue(self) -> tuple[int, ...]:
+        """The issue ids still to show this annotator, in order (the current one first)."""
+        return tuple(self._queue)
+
+    @property
     def current(self) -> IssueView | None:
         """The issue waiting for an answer; None when everything assigned is answered."""
         if self._current is None and self._queue:

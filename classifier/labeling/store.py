@@ -100,6 +100,24 @@ def save_annotations(
     upsert(connection, schema.annotations, rows, key=["issue_id", "annotator", "kind"])
 
 
+def answer_key(annotation: Annotation) -> tuple[int, str, str]:
+    """What identifies an annotation: one per (issue, annotator, kind)."""
+    return annotation.issue_id, annotation.annotator, annotation.kind
+
+
+def stored_answers(connection: Connection) -> dict[tuple[int, str, str], Annotation]:
+    """Every stored annotation by answer_key."""
+    a = schema.annotations
+    rows = connection.execute(
+        select(a.c.issue_id, a.c.annotator, a.c.category, a.c.status, a.c.kind, a.c.note)
+    )
+    answers = (
+        Annotation(row.issue_id, row.annotator, row.category, row.status, row.kind, row.note or "")
+        for row in rows
+    )
+    return {answer_key(answer): answer for answer in answers}
+
+
 def delete_annotation(
     connection: Connection, issue_id: int, annotator: str, kind: str = "label"
 ) -> None:

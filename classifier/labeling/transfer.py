@@ -2,7 +2,9 @@
 shared without sharing what strangers wrote.
 
 Import is all or nothing: every line is checked first (category, issue present, shape), then
-all rows are written in one transaction. Errors name the line.
+all rows are written in one transaction. Errors name the line. With skip_unknown, rows naming a
+repository or issue the database lacks are counted and left out instead. Rows already stored
+exactly as the file has them are left alone, so importing a file twice changes nothing.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from classifier.labeling import store
 from classifier.labeling.store import Annotation, AnnotationError
+from db.csvfiles import CsvFileError, csv_records, neutralize_formula, read_csv_text
 from db.repositories import repository_ids_by_name
 from taxonomy import Taxonomy, UnknownCategoryError, default_taxonomy
 
@@ -28,12 +31,13 @@ MAX_REPORTED_ERRORS = 10
 class AnnotationImportError(ValueError):
     """A CSV of annotations that cannot be imported; nothing was written."""
 
-    def __init__(self, source: str, errors: list[str]):
+    def __init__(self, source: str, errors: list[str], hint: str = ""):
         self.errors = errors
         shown = errors[:MAX_REPORTED_ERRORS]
         more = len(errors) - len(shown)
         tail = f" (and {more} more)" if more else ""
-        super().__init__(f"{source}: nothing imported; " + "; ".join(shown) + tail)
+        hint = f"; {hint}" if hint else ""
+        super().__init__(f"{source}: nothing imported; " + "; ".join(shown) + tail + hint)
 
 
 @dataclass(frozen=True)
@@ -49,25 +53,10 @@ def export_annotations(engine: Engine, out: TextIO) -> int:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(COLUMNS)
     for row in frame.itertuples(index=False):
-        writer.writerow(
-            [row.repository, row.number, row.category or "", row.annotator, row.kind,
-             row.note or "", row.status]
-        )  # fmt: skip
+        cells = [row.repository, row.number, row.category or "", row.annotator, row.kind,
+                 row.note or "", row.status]  # fmt: skip
+        writer.writerow([neutralize_formula(cell) for cell in cells])
     return len(frame)
-
-
-def _records(reader) -> Iterator[tuple[int, list[str]]]:
-    """csv.reader's records with the line each starts on (quoted fields may span lines)."""
-    start = reader.line_num + 1
-    while True:
-        try:
-            fields = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as error:
-            raise ValueError(f"line {start}: malformed CSV ({error})") from None
-        yield start, fields
-        start = reader.line_num + 1
 
 
 def _check_header(header: list[str]) -> None:
@@ -80,9 +69,9 @@ def _check_header(header: list[str]) -> None:
         )
 
 
-def read_rows(handle: TextIO) -> Iterator[CsvRow]:
+def read_rows(text: str) -> Iterator[CsvRow]:
     """CSV records with the line each starts on; raises ValueError naming a malformed line."""
-    records = _records(csv.reader(handle, strict=True))
+    records = csv_records(text)
     first = next(records, None)
     if first is None:
         raise ValueError("line 1: the file is empty; expected a header row")
@@ -96,6 +85,10 @@ def read_rows(handle: TextIO) -> Iterator[CsvRow]:
         yield CsvRow(line, dict(zip(header, (f.strip() for f in fields), strict=True)))
 
 
+class NotInDatabase(LookupError):
+    """A row names a repository or issue the database does not hold."""
+
+
 class _Resolver:
     """(repository name or alias, number) to issue id, reading each repository's issues once."""
 
@@ -107,12 +100,12 @@ class _Resolver:
     def issue_id(self, repository: str, number: int) -> int:
         repository_id = self.repositories.get(repository.lower())
         if repository_id is None:
-            raise LookupError(f"repository {repository} is not in the database")
+            raise NotInDatabase(f"repository {repository} is not in the database")
         if repository_id not in self.issues:
             self.issues[repository_id] = store.issue_ids(self.connection, repository_id)
         found = self.issues[repository_id].get(number)
         if found is None:
-            raise LookupError(f"issue {repository}#{number} is not in the database")
+            raise NotInDatabase(f"issue {repository}#{number} is not in the database")
         return found
 
 
@@ -134,18 +127,35 @@ def _annotation(row: CsvRow, resolver: _Resolver, taxonomy: Taxonomy) -> Annotat
     )
 
 
+@dataclass(frozen=True)
+class ParsedFile:
+    """The annotations of a CSV, and the rows left out for naming what the database lacks."""
+
+    annotations: list[Annotation]
+    not_in_database: list[str]  # "line N: ..." of each row skipped with skip_unknown
+
+
 def parse_annotations(
-    handle: TextIO, connection: Connection, taxonomy: Taxonomy, source: str = "CSV"
-) -> list[Annotation]:
-    """Every row as an Annotation, or AnnotationImportError listing the bad lines."""
+    text: str,
+    connection: Connection,
+    taxonomy: Taxonomy,
+    source: str = "CSV",
+    skip_unknown: bool = False,
+) -> ParsedFile:
+    """Every row as an Annotation, or AnnotationImportError listing the bad lines. With
+    skip_unknown, rows naming a repository or issue not in the database are left out."""
     resolver = _Resolver(connection)
     annotations: list[Annotation] = []
     errors: list[str] = []
+    unknown: list[str] = []
     seen: dict[tuple, int] = {}
     try:
-        for row in read_rows(handle):
+        for row in read_rows(text):
             try:
                 annotation = _annotation(row, resolver, taxonomy)
+            except NotInDatabase as error:
+                (unknown if skip_unknown else errors).append(f"line {row.line}: {error}")
+                continue
             except (ValueError, LookupError, UnknownCategoryError, AnnotationError) as error:
                 errors.append(f"line {row.line}: {error}")
                 continue
@@ -156,27 +166,56 @@ def parse_annotations(
                 )
             seen[key] = row.line
             annotations.append(annotation)
-    except UnicodeDecodeError as error:
-        errors.append(f"not UTF-8 text ({error.reason} at byte {error.start})")
-    except ValueError as error:
+    except ValueError as error:  # a malformed record or header (CsvFileError included)
         errors.append(str(error))
     if errors:
-        raise AnnotationImportError(source, errors)
-    return annotations
+        unknown_named = any(error.endswith("is not in the database") for error in errors)
+        hint = "--skip-unknown imports the rows the database has" if unknown_named else ""
+        raise AnnotationImportError(source, errors, hint)
+    return ParsedFile(annotations, unknown)
 
 
-def import_annotations(engine: Engine, path: str | Path, taxonomy: Taxonomy | None = None) -> int:
-    """Import a CSV of annotations in one transaction; returns how many rows were stored."""
+@dataclass(frozen=True)
+class ImportResult:
+    """What an import did: rows stored (new or changed), rows already stored as they are,
+    and rows skipped for naming a repository or issue not in the database."""
+
+    new: int
+    changed: int
+    unchanged: int
+    skipped: int
+
+    @property
+    def stored(self) -> int:
+        return self.new + self.changed
+
+
+def import_annotations(
+    engine: Engine,
+    path: str | Path,
+    taxonomy: Taxonomy | None = None,
+    skip_unknown: bool = False,
+) -> ImportResult:
+    """Import a CSV of annotations in one transaction; rows already stored as they are in the
+    file are left alone (they keep their time), the others are inserted or replaced."""
     taxonomy = taxonomy or default_taxonomy()
     path = Path(path)
     try:
-        handle = path.open(encoding="utf-8-sig", newline="")
-    except OSError as error:
-        raise AnnotationImportError(str(path), [f"cannot read it ({error.strerror})"]) from None
-    with handle, engine.begin() as connection:
-        annotations = parse_annotations(handle, connection, taxonomy, str(path))
-        store.save_annotations(connection, annotations, taxonomy.version)
-    return len(annotations)
+        text = read_csv_text(path)
+    except CsvFileError as error:
+        raise AnnotationImportError(str(path), [str(error)]) from None
+    with engine.begin() as connection:
+        parsed = parse_annotations(text, connection, taxonomy, str(path), skip_unknown)
+        stored = store.stored_answers(connection)
+        fresh = [a for a in parsed.annotations if stored.get(store.answer_key(a)) != a]
+        store.save_annotations(connection, fresh, taxonomy.version)
+    changed = sum(store.answer_key(a) in stored for a in fresh)
+    return ImportResult(
+        new=len(fresh) - changed,
+        changed=changed,
+        unchanged=len(parsed.annotations) - len(fresh),
+        skipped=len(parsed.not_in_database),
+    )
 
 
 def resolve_issue(engine: Engine, repository: str, number: int) -> int:

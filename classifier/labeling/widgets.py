@@ -12,11 +12,18 @@ from collections.abc import Sequence
 from html import escape
 
 import ipywidgets as widgets
+from sqlalchemy.engine import Engine
 
 from classifier.labeling.render import definitions_html, issue_html
-from classifier.labeling.sampling import STRATEGIES, Assignment, SamplingError
+from classifier.labeling.sampling import (
+    RECOMMENDED_STRATEGY,
+    STRATEGIES,
+    Assignment,
+    SamplingError,
+)
 from classifier.labeling.session import LabelingSession
 from classifier.labeling.store import AnnotationError
+from db.engine import DatabaseError, open_database
 
 SKIP_KEY, UNSURE_KEY, UNDO_KEY = "s", "u", "z"
 _CATEGORY_KEYS = "1234567890qwertyiopadfghjklxcvbnm"
@@ -142,18 +149,27 @@ class LabelingPanel:
 
 
 class SetupForm:
-    """Choose annotator, strategy and overlap, then start: the panel appears below the form."""
+    """Choose the database, annotator, strategy and overlap, then start: the panel appears
+    below the form. `database` is a path or URL (what --db takes), or an open engine."""
 
     def __init__(
         self,
-        engine,
+        database: str | Engine,
         annotator: str = "",
-        strategy: str = "keyword",
+        strategy: str = RECOMMENDED_STRATEGY,
         annotators: Sequence[str] = (),
         overlap: float = 0.0,
     ):
-        self.engine = engine
+        self.engine: Engine | None = database if isinstance(database, Engine) else None
         self.panel: LabelingPanel | None = None
+        shown = database.url.render_as_string(hide_password=True) if self.engine else database
+        self._opened = shown if self.engine else None  # what the field said when opened
+        self.database = widgets.Text(
+            value=str(shown),
+            description="database",
+            placeholder="../data/issues.db, or a URL",
+            layout=widgets.Layout(width="60%"),
+        )
         self.annotator = widgets.Text(value=annotator, description="annotator")
         self.strategy = widgets.Dropdown(options=STRATEGIES, value=strategy, description="strategy")
         self.annotators = widgets.Text(
@@ -168,7 +184,13 @@ class SetupForm:
         self.message = widgets.HTML()
         fields = [self.annotator, self.strategy, self.annotators, self.overlap, self.start_button]
         self.widget = widgets.VBox(
-            [widgets.HBox(fields[:2]), widgets.HBox(fields[2:]), self.message, self.output]
+            [
+                self.database,
+                widgets.HBox(fields[:2]),
+                widgets.HBox(fields[2:]),
+                self.message,
+                self.output,
+            ]
         )
 
     def _ipython_display_(self) -> None:
@@ -176,20 +198,42 @@ class SetupForm:
 
         display(self.widget)
 
+    def _say(self, text: str) -> None:
+        self.message.value = f"<b style='color:#b35900'>{escape(text)}</b>" if text else ""
+
+    def open(self) -> Engine | None:
+        """The database named in the form (None, with a message, when it cannot be opened)."""
+        wanted = self.database.value.strip()
+        if self.engine is not None and wanted == self._opened:
+            return self.engine
+        try:
+            self.engine, self._opened = open_database(wanted or None), wanted
+        except DatabaseError as error:
+            self.engine = self._opened = None
+            self._say(
+                f"{error}. Type the path of your database in the field above (after make "
+                "demo: ../data/demo/issues.db), then press start again."
+            )
+            return None
+        return self.engine
+
     def start(self) -> LabelingPanel | None:
         """A panel for the chosen settings (None, with a message, when they are unusable)."""
         team = tuple(name.strip() for name in self.annotators.value.split(",") if name.strip())
+        engine = self.open()
+        if engine is None:
+            return None
         try:
             session = LabelingSession(
-                self.engine,
+                engine,
                 self.annotator.value,
                 self.strategy.value,
                 assignment=Assignment(team, self.overlap.value),
             )
         except (SamplingError, AnnotationError) as error:
-            self.message.value = f"<b style='color:#b35900'>{escape(str(error))}</b>"
+            self._say(str(error))
             return None
-        self.message.value = ""
+        self._say("")
         self.panel = LabelingPanel(session)
         self.output.clear_output()
         with self.output:

@@ -1,8 +1,9 @@
 """Regenerate docs/images/labeling-panel.png: the real panel, served by Voila, shot by Chromium.
 
-    .venv/bin/python -m classifier.labeling.screenshot [--out docs/images/labeling-panel.png]
+    .venv/bin/python scripts/labeling_screenshot.py [--out docs/images/labeling-panel.png]
 
-Needs `voila` (pip) and Chromium (Debian: apt-get install chromium). The issue shown is an
+A development tool, not part of the product: needs the dev extras (nbformat, websockets),
+voila, and Chromium (Debian: apt-get install chromium). The issue shown is an
 example written for the picture, stored in a throw-away database: no real issue text.
 """
 
@@ -25,7 +26,7 @@ import nbformat
 
 from db import open_database, schema
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "docs" / "images" / "labeling-panel.png"
 CHROMIUM = "/usr/bin/chromium"
 
