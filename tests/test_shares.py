@@ -65,34 +65,11 @@ def test_people_alone_need_no_model_and_an_unknown_error_is_a_clear_error():
         shares.ModelError.from_record(None)
 
 
-def _coverage(estimator: str, error: shares.ModelError, trials: int, seed: int) -> float:
-    """Share of (trial, class) pairs whose 95% interval holds the true share of a held-out
-    sample drawn with shifted class priors. The model's error is measured on one half of the
-    out-of-fold issues; samples come from the other half, so no issue is in both."""
-    rng = np.random.default_rng(seed)
-    order = rng.permutation(len(error.labels))
-    half = len(order) // 2
-    calibration = shares.ModelError(
-        error.classes, error.labels[order[:half]], error.probabilities[order[:half]]
-    )
-    pool = order[half:]
-    k = len(error.classes)
-    hits = []
-    for _ in range(trials):
-        weights = rng.dirichlet(np.full(k, 2.0))[error.labels[pool]]
-        sample = rng.choice(pool, 250, p=weights / weights.sum())
-        truth = np.bincount(error.labels[sample], minlength=k) / len(sample)
-        part = shares.Part(np.zeros(k), error.probabilities[sample], error.classes)
-        table = shares.estimate_part(part, calibration, estimator, replicates=100, rng=rng)
-        hits += list((table["ci_low"] - 1e-9 <= truth) & (truth <= table["ci_high"] + 1e-9))
-    return float(np.mean(hits))
-
-
 def test_intervals_cover_true_shares_at_about_the_nominal_rate():
     """On held-out labeled issues (the shipped model's out-of-fold record), the default
     estimator's 95% intervals hold the true category shares about 95% of the time, and
     counting decisions (CC) does not."""
     error = shares.ModelError.from_record(load_model().out_of_fold)
-    coverage = _coverage(shares.DEFAULT_ESTIMATOR, error, trials=30, seed=1)
+    coverage = shares.interval_coverage(error, shares.DEFAULT_ESTIMATOR, trials=30, seed=1)
     assert 0.88 <= coverage <= 0.995, coverage
-    assert _coverage("CC", error, trials=10, seed=2) < 0.8
+    assert shares.interval_coverage(error, "CC", trials=10, seed=2) < 0.8
