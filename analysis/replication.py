@@ -302,65 +302,81 @@ def _test_name(question: str, quantity: str, group: str, test: str) -> str:
     return " | ".join((question, quantity, group, test))
 
 
-def _trend_tests(result: Result, repository: str, monthly: pd.DataFrame) -> None:
-    for quantity, column in ((OPEN_SHARE, "open_share"), (FIXED_SHARE, "fixed_share")):
-        series = monthly[column]
-        result.test(
-            _test_name("trend", quantity, repository, "Cox–Stuart"),
-            lambda s=series: stats.cox_stuart(s),
-        )
-        result.test(
-            _test_name("trend", quantity, repository, "Mann–Kendall (Hamed–Rao)"),
-            lambda s=series: stats.mann_kendall(s, correction="hamed_rao"),
-        )
-
-
-def _contrast_tests(result: Result, rep: ReplicationData, repository: str) -> None:
-    bugs = rep.bugs[rep.bugs["repository"] == repository]
-    result.test(
-        _test_name("time to fix", "days to fix (censored)", repository, "log-rank"),
-        lambda: stats.logrank(bugs["days_to_fix"], bugs["subset"], bugs["fix_observed"]),
-    )
-    result.test(
-        _test_name("time to fix", "days to fix (censored)", repository, "Cox"),
-        lambda: stats.cox_hazard_ratio(bugs["days_to_fix"], bugs["fix_observed"], bugs["focus"]),
-    )
-    for question, quantity, column, among in CONTRASTS:
-        part = bugs[bugs[among]] if among else bugs
-        focus, rest = part.loc[part["focus"], column], part.loc[~part["focus"], column]
-        result.test(
-            _test_name(question, quantity, repository, "Mann–Whitney"),
-            lambda a=focus, b=rest: stats.mann_whitney(a.astype(float), b.astype(float)),
-        )
-
-
-def replicate(rep: ReplicationData) -> Result:
-    """Every table and test of the replication, as one Result."""
+def _new(rep: ReplicationData, part: str) -> Result:
     design = rep.design
-    result = Result(design.key, design.title, rep.source_note())
-    result.tables["counts"] = counts(rep)
+    return Result(f"{design.key}_{part}", f"{design.title}: {part}", rep.source_note())
+
+
+def trends(rep: ReplicationData) -> Result:
+    """The study's trend tests: Cox–Stuart (as published) and Hamed–Rao Mann–Kendall on the
+    monthly percentage of performance bugs among open bugs and among fixed bugs."""
+    result = _new(rep, "trends")
     monthly = []
     for repository in rep.repositories():
         table = monthly_shares(rep, repository)
-        _trend_tests(result, repository, table)
-        _contrast_tests(result, rep, repository)
+        for quantity, column in ((OPEN_SHARE, "open_share"), (FIXED_SHARE, "fixed_share")):
+            series = table[column]
+            result.test(
+                _test_name("trend", quantity, repository, "Cox–Stuart"),
+                lambda s=series: stats.cox_stuart(s),
+            )
+            result.test(
+                _test_name("trend", quantity, repository, "Mann–Kendall (Hamed–Rao)"),
+                lambda s=series: stats.mann_kendall(s, correction="hamed_rao"),
+            )
         monthly.append(table.reset_index().assign(repository=repository))
-    result.tables["monthly"] = pd.concat(monthly, ignore_index=True) if monthly else pd.DataFrame()
-    if not result.tables["monthly"].empty:
-        result.tables["monthly"]["month"] = result.tables["monthly"]["month"].astype(str)
+    table = pd.concat(monthly, ignore_index=True) if monthly else pd.DataFrame()
+    result.tables["monthly"] = table.assign(month=table["month"].astype(str)) if monthly else table
+    result.notes += [
+        "trend windows (first full month to end of collection): "
+        + "; ".join(f"{r} {a} to {b}" for r, (a, b) in rep.design.windows.items()),
+        "Cox–Stuart: one-sided for an increasing trend; statistic = increasing pairs, "
+        "n = untied pairs. Mann–Kendall p-values are two-sided",
+    ]
+    return result
+
+
+def contrasts(rep: ReplicationData) -> Result:
+    """Performance vs non-performance bugs per repository: time to fix, discussion, fix size."""
+    result = _new(rep, "contrasts")
+    for repository in rep.repositories():
+        bugs = rep.bugs[rep.bugs["repository"] == repository]
+        result.test(
+            _test_name("time to fix", "days to fix (censored)", repository, "log-rank"),
+            lambda b=bugs: stats.logrank(b["days_to_fix"], b["subset"], b["fix_observed"]),
+        )
+        result.test(
+            _test_name("time to fix", "days to fix (censored)", repository, "Cox"),
+            lambda b=bugs: stats.cox_hazard_ratio(b["days_to_fix"], b["fix_observed"], b["focus"]),
+        )
+        for question, quantity, column, among in CONTRASTS:
+            part = bugs[bugs[among]] if among else bugs
+            focus = part.loc[part["focus"], column].astype(float)
+            rest = part.loc[~part["focus"], column].astype(float)
+            result.test(
+                _test_name(question, quantity, repository, "Mann–Whitney"),
+                lambda a=focus, b=rest: stats.mann_whitney(a, b),
+            )
     result.tables["time_to_fix"] = time_to_fix(rep)
     result.tables["medians"] = medians(rep)
     result.notes += [
-        "trend windows (first full month to end of collection): "
-        + "; ".join(f"{r} {a} to {b}" for r, (a, b) in design.windows.items()),
-        "Cox–Stuart: one-sided for an increasing trend; statistic = increasing pairs, "
-        "n = untied pairs. Mann–Kendall p-values are two-sided",
         "Cliff's delta and the hazard ratio compare performance with non-performance bugs: "
         "delta > 0 means larger values for performance bugs, hazard ratio > 1 faster fixes",
         "participants are the author and distinct commenters (the project's rule); the "
         "study's own count also includes people who did not comment",
         "fix size sums the lines changed by each distinct fixing commit",
     ]
+    return result
+
+
+def replicate(rep: ReplicationData) -> Result:
+    """Counts, trends and contrasts as one Result (one section and figure of the report)."""
+    result = Result(rep.design.key, rep.design.title, rep.source_note())
+    result.tables["counts"] = counts(rep)
+    for part in (trends(rep), contrasts(rep)):
+        result.tables |= part.tables
+        result.tests |= part.tests
+        result.notes += part.notes
     return result
 
 

@@ -26,7 +26,6 @@ transaction: a malformed file is one error naming its file and line, and imports
 
 from __future__ import annotations
 
-import ast
 import csv
 import hashlib
 import json
@@ -49,6 +48,9 @@ from miner.store import ensure_repository, save_users, utcnow
 SOURCE = "makkouk-icsme2022"
 # How the study writes a missing value: no close date (open), no comment, no label.
 MISSING = frozenset({"Not found", "No comments", "No labels", ""})
+COMMENTER = re.compile(r"'([^'\\]+)': (\d+)")
+COMMENTERS = re.compile(rf"\{{(?:{COMMENTER.pattern}(?:, {COMMENTER.pattern})*)?\}}")
+STUDY_DATE = re.compile(r"(\d{4})-(\d\d)-(\d\d) (\d{1,2}):(\d\d)")
 TAXONOMY_FILE = "perf_bugs_taxonomy.csv"
 FILES = {
     "tensorflow_perf_bugs_information.csv": ("tensorflow/tensorflow", "perf"),
@@ -83,11 +85,13 @@ PUBLISHED = datetime(2022, 10, 3)  # ICSME 2022, when the root causes were publi
 
 # One commit of the fixes files: (hash, date, author, additions, deletions, changes, approach).
 # The author is matched lazily up to the three counts and the approach, so a name holding a
-# comma or a parenthesis still parses; each tuple must be followed by ", (" or the end.
+# comma or a parenthesis still parses, but never across the start of the next commit (a broken
+# tuple must not vanish into an author's name); each tuple is followed by ", (" or the end.
+_NEXT_COMMIT = r"\), \([0-9a-f]{7,40}, "
 COMMIT = re.compile(
     r"\((?P<hash>[0-9a-f]{7,40}), (?P<date>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d [+-]\d{4}), "
-    r"(?P<author>.*?), (?P<additions>\d+), (?P<deletions>\d+), (?P<changes>\d+), "
-    rf"(?P<approach>{APPROACHES})\)(?=, \(|\s*$)"
+    rf"(?P<author>(?:(?!{_NEXT_COMMIT}).)*?), (?P<additions>\d+), (?P<deletions>\d+), "
+    rf"(?P<changes>\d+), (?P<approach>{APPROACHES})\)(?=, \(|\s*$)"
 )
 
 # The study's root causes that name one of our categories without stretching it (see
@@ -202,18 +206,26 @@ def parse_date(value: str) -> datetime | None:
     value = value.strip()
     if value in MISSING:
         return None
-    return datetime.strptime(value, "%Y-%m-%d %H:%M")
+    # A regular expression, not strptime: 100,000 dates, and strptime is 10 times slower.
+    match = STUDY_DATE.fullmatch(value)
+    if match is None:
+        raise StudyDataError(f"{value[:40]!r} is not a date like 2018-07-30 14:42")
+    return datetime(*map(int, match.groups()))  # which checks the ranges
 
 
 def parse_commenters(value: str) -> dict[str, int]:
-    """ "{'login': 2, ...}" (a Python dict literal in the CSV) as a dict."""
+    """ "{'login': 2, ...}" (a Python dict literal in the CSV) as a dict.
+
+    Read with a regular expression rather than ast.literal_eval, which compiles each of the
+    34,177 values (a third of the import's parsing time): GitHub logins hold no quotes or
+    backslashes, so every real value has this plain shape, and anything else is refused.
+    """
     value = value.strip()
     if value in MISSING:
         return {}
-    parsed = ast.literal_eval(value)
-    if not isinstance(parsed, dict):
-        raise StudyDataError(f"commenters {value[:60]!r} are not a dict literal")
-    return {str(login): int(count) for login, count in parsed.items()}
+    if not COMMENTERS.fullmatch(value):
+        raise StudyDataError(f"commenters {value[:60]!r} are not a dict literal of logins")
+    return {login: int(count) for login, count in COMMENTER.findall(value)}
 
 
 def parse_labels(value: str) -> list[str]:
@@ -290,7 +302,7 @@ def _checked(path: Path, line: int, parse, *args):
     """parse(*args), with any failure reported as one error naming the file and line."""
     try:
         return parse(*args)
-    except (ValueError, SyntaxError) as error:  # SyntaxError: a bad commenters literal
+    except ValueError as error:
         raise StudyDataError(f"{path.name} line {line}: {error}") from None
 
 

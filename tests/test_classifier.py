@@ -34,6 +34,7 @@ from db import open_database
 from db.schema import annotations, models, predictions
 from miner.corpus import import_folder
 from mlissues.cli import main
+from taxonomy import default_taxonomy
 
 SEED_LABELS = Path(__file__).resolve().parent.parent / "classifier" / "data" / "seed_labels.csv"
 FOLDERS = {"pytorch/pytorch": "pytorch__pytorch", "keras-team/keras": "keras-team__keras"}
@@ -219,7 +220,7 @@ def test_train_end_to_end_writes_artifact_card_and_registers(trained, model):
     for result in report["results"].values():
         assert 0 <= result["summary"]["macro_f1"] <= 1
     assert model.card["n_train"] == len(slice_labels())
-    assert model.card["taxonomy_version"] == "1.0.0"
+    assert model.card["taxonomy_version"] == default_taxonomy().version
     engine = open_database(url)
     with engine.connect() as connection:
         row = connection.execute(select(models)).one()
