@@ -68,8 +68,7 @@ def read_fixes(engine: Engine) -> pd.DataFrame:
         .where(e.c.event == "closed", e.c.commit_id.is_not(None))
     )
     with engine.connect() as connection:
-        result = connection.execute(union_all(stored, from_events))
-        frame = pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+        frame = pd.read_sql(union_all(stored, from_events), connection)
     frame = frame.sort_values(["issue_id", "hash", "rank"], kind="stable")
     frame = frame.drop_duplicates(["issue_id", "hash"]).drop(columns="rank")
     frame["committed_at"] = pd.to_datetime(frame["committed_at"])

@@ -3,8 +3,8 @@
 "An Empirical Study on Performance Bugs in Deep Learning Frameworks" compares performance bugs
 with all other bugs of TensorFlow and PyTorch. Its design is stored with the issues by
 `mlissues import-study makkouk` (miner/makkouk.py): each bug's subset (`study_issues`) and the
-commits that fixed it (`fixes`). This module reruns its analyses on those rows and returns one
-`analysis.results.Result` (tables, tests, notes) that the report renders like the others:
+commits that fixed it (`fixes`). This module reruns its analyses on those rows and returns
+`analysis.results.Result`s (tables, tests, notes) that the report renders like the others:
 
 - counts per framework: performance and non-performance bugs, closed, and fixed in the study's
   sense (a fixing commit is known: analysis/fixing.py, the one rule);
@@ -18,6 +18,7 @@ commits that fixed it (`fixes`). This module reruns its analyses on those rows a
   collection are censored there), comments, participants and lines changed by the fix
   (Mann–Whitney U with Cliff's delta and its bootstrap CI).
 
+`trends` and `contrasts` return a Result each; `replicate` joins them with the counts.
 `tests_table` lists every test as one machine-readable row (question, quantity, group, test,
 statistic, p_value, n, effect, effect_name and the effect's CI).
 """
@@ -33,7 +34,7 @@ from matplotlib.figure import Figure
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
-from analysis import fixing, stats, style
+from analysis import fixing, queries, stats, style
 from analysis.queries import SECONDS_PER_DAY, StudyData, load_study
 from analysis.results import Result
 from db import schema
@@ -111,7 +112,7 @@ def studies_present(engine: Engine) -> list[StudyDesign]:
     """The known study designs whose issues the database holds."""
     s = schema.study_issues
     with engine.connect() as connection:
-        present = set(connection.execute(select(s.c.study).group_by(s.c.study)).scalars())
+        present = set(connection.execute(select(s.c.study).distinct()).scalars())
     return [design for design in DESIGNS if design.study in present]
 
 
@@ -120,41 +121,35 @@ def collection_end(design: StudyDesign, repository: str) -> pd.Timestamp:
     return (pd.Period(design.windows[repository][1], "M") + 1).to_timestamp()
 
 
-def read_study_bugs(engine: Engine, design: StudyDesign = MAKKOUK) -> ReplicationData:
-    """The study's bugs in repositories with a window: subset, dates, comments, fix status and
-    time to fix; participants are NaN here (`load_replication` adds them)."""
-    s, i, r = schema.study_issues, schema.issues, schema.repositories
-    statement = (
-        select(
-            i.c.id.label("issue_id"),
-            r.c.full_name.label("repository"),
-            i.c.number,
-            i.c.state,
-            i.c.created_at,
-            i.c.closed_at,
-            i.c.comments_count,
-            s.c.subset,
-        )
-        .join(i, i.c.id == s.c.issue_id)
-        .join(r, r.c.id == i.c.repository_id)
-        .where(s.c.study == design.study, r.c.full_name.in_(list(design.windows)))
-        .order_by(i.c.id)
-    )
+def read_study_bugs(
+    engine: Engine, design: StudyDesign = MAKKOUK, issues: pd.DataFrame | None = None
+) -> ReplicationData:
+    """The study's bugs in repositories with a window: subset, dates, comments, participants,
+    fix status and time to fix.
+
+    `issues` is `StudyData.issues` when at hand (it has participants, counted by the project's
+    one rule: author and distinct commenters); otherwise the issues are read without them, and
+    participants are NaN (enough for counts and trends).
+    """
+    s = schema.study_issues
     with engine.connect() as connection:
-        result = connection.execute(statement)
-        bugs = pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+        subsets = pd.read_sql(
+            select(s.c.issue_id, s.c.subset).where(s.c.study == design.study), connection
+        )
+    issues = queries.read_issues(engine) if issues is None else issues
+    columns = ["issue_id", "repository", "number", "state", "created_at", "closed_at"]
+    columns += ["comments_count", "participants"]
+    bugs = issues.reindex(columns=columns).merge(subsets, on="issue_id")
+    bugs = bugs[bugs["repository"].isin(design.windows)].reset_index(drop=True)
     if bugs.empty:
         raise StudyNotLoadedError(
             f"the database holds no issue of {design.study} in {', '.join(design.windows)}; "
             "load it first (mlissues import-study makkouk DIR)"
         )
-    for column in ("created_at", "closed_at"):
-        bugs[column] = pd.to_datetime(bugs[column])
     fixes = fixing.read_fixes(engine)
     fixes = fixes[fixes["issue_id"].isin(bugs["issue_id"])].reset_index(drop=True)
     bugs = pd.concat([bugs, fixing.fix_status(bugs, fixes).drop(columns="issue_id")], axis=1)
     bugs["focus"] = bugs["subset"].eq(design.focus)
-    bugs["participants"] = np.nan
     end = bugs["repository"].map({r: collection_end(design, r) for r in design.windows})
     # Time to fix, censored at the end of collection for bugs not fixed by then.
     bugs["fix_observed"] = bugs["fixed"] & (bugs["fixed_at"] < end)
@@ -166,13 +161,9 @@ def read_study_bugs(engine: Engine, design: StudyDesign = MAKKOUK) -> Replicatio
 def load_replication(
     engine: Engine, data: StudyData | None = None, design: StudyDesign = MAKKOUK
 ) -> ReplicationData:
-    """`read_study_bugs` with participants counted by the project's one rule (author and
-    distinct commenters, analysis/queries.py), from `data` or from a fresh `load_study`."""
-    rep = read_study_bugs(engine, design)
+    """Everything the replication needs, from `data` (or a fresh `load_study`)."""
     data = data if data is not None else load_study(engine)
-    participants = data.issues.set_index("issue_id")["participants"]
-    bugs = rep.bugs.assign(participants=rep.bugs["issue_id"].map(participants))
-    return ReplicationData(design, bugs, rep.fixes)
+    return read_study_bugs(engine, design, data.issues)
 
 
 # --- tables ---------------------------------------------------------------------------------

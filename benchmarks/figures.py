@@ -17,16 +17,16 @@ trends per framework) use all 34,177.
 from __future__ import annotations
 
 import argparse
+import sys
 import tempfile
 import time
 from pathlib import Path
 
-from analysis.report import build_report
-from db import open_database
-from miner.makkouk import import_study
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-ROOT = Path(__file__).resolve().parent.parent
-STUDY = ROOT.parent / "shared" / "studies" / "makkouk-icsme2022"
+from analysis.report import build_report
+from benchmarks.study_db import STUDY, imported_study
+
 TARGET_SECONDS = 60.0
 
 
@@ -36,10 +36,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, help="keep the report here (default: a temp dir)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="mlissues-bench-") as scratch:
-        engine = open_database(f"sqlite:///{Path(scratch) / 'makkouk.db'}", create=True)
-        started = time.perf_counter()
-        summary = import_study(engine, args.study)
-        loaded = time.perf_counter() - started
+        engine, summary, loaded = imported_study(Path(scratch), args.study)
         print(
             f"import: {summary.read} issues ({summary.labeled} with a category) in {loaded:.1f} s"
         )

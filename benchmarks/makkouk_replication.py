@@ -17,6 +17,7 @@ Writes every test as one row to reports/benchmarks/makkouk_replication_tests.csv
 from __future__ import annotations
 
 import argparse
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -24,14 +25,13 @@ from pathlib import Path
 import pandas as pd
 from tabulate import tabulate
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
 from analysis import replication, results
 from analysis.queries import load_study
-from db import open_database
-from miner.makkouk import import_study
+from benchmarks.study_db import STUDY, imported_study
 
-ROOT = Path(__file__).resolve().parent.parent
-STUDY = ROOT.parent / "shared" / "studies" / "makkouk-icsme2022"
-OUT = ROOT / "reports" / "benchmarks" / "makkouk_replication_tests.csv"
+OUT = Path(__file__).resolve().parent.parent / "reports/benchmarks/makkouk_replication_tests.csv"
 NAMES = {"tensorflow/tensorflow": "TensorFlow", "pytorch/pytorch": "PyTorch"}
 
 
@@ -105,10 +105,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="mlissues-makkouk-") as scratch:
-        engine = open_database(f"sqlite:///{Path(scratch) / 'makkouk.db'}", create=True)
-        started = time.perf_counter()
-        summary = import_study(engine, args.study)
-        imported = time.perf_counter() - started
+        engine, summary, imported = imported_study(Path(scratch), args.study)
         started = time.perf_counter()
         data = load_study(engine)
         result = replication.replicate(replication.load_replication(engine, data))
