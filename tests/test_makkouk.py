@@ -20,7 +20,6 @@ from mlissues.cli import main
 from taxonomy import default_taxonomy
 from tests.analysis_fixtures import PROVENANCE, issue
 
-STUDY = Path(__file__).resolve().parents[2] / "shared" / "studies" / "makkouk-icsme2022"
 ROWS = 40
 COMMITS = makkouk.COMMITS_COLUMN
 
@@ -31,20 +30,18 @@ def _read(path: Path) -> list[dict[str, str]]:
 
 
 @pytest.fixture
-def study_folder(tmp_path) -> Path:
+def study_folder(tmp_path, makkouk_study) -> Path:
     """The first rows of each real bugs file, their fixes, and a made-up taxonomy (in a
     temporary folder, never in the repository)."""
-    if not STUDY.exists():
-        pytest.skip(f"the Makkouk et al. data is missing at {STUDY}")
     folder = tmp_path / "makkouk"
     folder.mkdir()
     numbers = {}
     for name in makkouk.FILES:
-        lines = (STUDY / name).read_text(encoding="utf-8").splitlines(keepends=True)
+        lines = (makkouk_study / name).read_text(encoding="utf-8").splitlines(keepends=True)
         (folder / name).write_text("".join(lines[: ROWS + 1]), encoding="utf-8")
         numbers[name] = [row["Issue.ID"] for row in _read(folder / name)]
     for name, bugs in makkouk.FIX_FILES.items():
-        lines = (STUDY / name).read_text(encoding="utf-8").splitlines(keepends=True)
+        lines = (makkouk_study / name).read_text(encoding="utf-8").splitlines(keepends=True)
         kept = [line for line in lines[1:] if line.split(",", 1)[0] in numbers[bugs]]
         (folder / name).write_text("".join([lines[0], *kept]), encoding="utf-8")
     tf = numbers["tensorflow_perf_bugs_information.csv"]
@@ -154,6 +151,7 @@ def test_root_cause_codes_are_taxonomy_codes():
     assert set(makkouk.ROOT_CAUSE_CODES.values()) <= set(default_taxonomy().codes)
 
 
+@pytest.mark.study
 def test_import_is_complete_and_idempotent(db_url, study_folder):
     engine = open_database(db_url, create=True)
     summary = makkouk.import_study(engine, study_folder)
@@ -197,6 +195,7 @@ def test_import_is_complete_and_idempotent(db_url, study_folder):
     assert len(first["issue_participants"]) > 0
 
 
+@pytest.mark.study
 def test_reimport_mirrors_the_files(tmp_path, study_folder):
     engine = open_database(f"sqlite:///{tmp_path / 'db.sqlite'}", create=True)
     makkouk.import_study(engine, study_folder)
@@ -213,6 +212,7 @@ def test_reimport_mirrors_the_files(tmp_path, study_folder):
     assert len(tables["root_causes"]) == 1 and len(tables["annotations"]) == 1
 
 
+@pytest.mark.study
 def test_existing_issue_keeps_its_row_and_gets_the_study_rows(tmp_path, study_folder):
     engine = open_database(f"sqlite:///{tmp_path / 'db.sqlite'}", create=True)
     fixed = _read(study_folder / "pytorch_perf_fixes_information.csv")[0]
@@ -239,6 +239,7 @@ def test_existing_issue_keeps_its_row_and_gets_the_study_rows(tmp_path, study_fo
     assert commits == int(fixed["Number.of.issue.solving.commits.found"])
 
 
+@pytest.mark.study
 def test_command_reports_counts_and_a_wrong_folder_is_one_error(tmp_path, study_folder):
     url = f"sqlite:///{tmp_path / 'cli.db'}"
     ok = CliRunner().invoke(main, ["import-study", "makkouk", "--db", url, str(study_folder)])
@@ -260,6 +261,7 @@ def _corrupt(folder: Path, name: str, line: int, old: str, new: str) -> None:
     path.write_text("".join(lines), encoding="utf-8")
 
 
+@pytest.mark.study
 @pytest.mark.parametrize(
     ("name", "line", "old", "new", "message"),
     [

@@ -23,9 +23,6 @@ from miner.store import ensure_repository, save_events, save_issues
 from mlissues.cli import main
 from tests.analysis_fixtures import PROVENANCE, issue
 
-STUDY = Path(__file__).resolve().parents[2] / "shared" / "studies" / "makkouk-icsme2022"
-
-
 # --- the tests ------------------------------------------------------------------------------
 
 
@@ -245,19 +242,18 @@ def test_replication_of_a_synthetic_study(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def real_study(tmp_path_factory):
-    if not STUDY.exists():
-        pytest.skip(f"the Makkouk et al. data is missing at {STUDY}")
+def real_study(tmp_path_factory, makkouk_study):
     folder = tmp_path_factory.mktemp("makkouk")
     engine = open_database(f"sqlite:///{folder / 'makkouk.db'}", create=True)
-    makkouk.import_study(engine, STUDY)
+    makkouk.import_study(engine, makkouk_study)
     return replication.read_study_bugs(engine)
 
 
-def _from_files(name: str) -> dict[str, int]:
-    with (STUDY / name).open(newline="", encoding="utf-8") as handle:
+def _from_files(folder: Path, name: str) -> dict[str, int]:
+    with (folder / name).open(newline="", encoding="utf-8") as handle:
         bugs = list(csv.DictReader(handle))
-    with (STUDY / name.replace("_bugs_", "_fixes_")).open(newline="", encoding="utf-8") as handle:
+    fixes_file = folder / name.replace("_bugs_", "_fixes_")
+    with fixes_file.open(newline="", encoding="utf-8") as handle:
         fixes = list(csv.DictReader(handle))
     listed = [re.findall(r"\(([0-9a-f]{40}),", row[makkouk.COMMITS_COLUMN]) for row in fixes]
     return {
@@ -268,15 +264,17 @@ def _from_files(name: str) -> dict[str, int]:
     }
 
 
+@pytest.mark.study
 @pytest.mark.slow
-def test_real_study_counts_match_its_files(real_study):
+def test_real_study_counts_match_its_files(real_study, makkouk_study):
     counts = replication.counts(real_study).set_index(["repository", "subset"])
     for name, key in makkouk.FILES.items():
         assert counts.loc[key, ["bugs", "closed", "fixed", "fix_commits"]].to_dict() == (
-            _from_files(name)
+            _from_files(makkouk_study, name)
         ), name
 
 
+@pytest.mark.study
 @pytest.mark.slow
 def test_real_study_trend_tests_are_computed(real_study):
     result = replication.trends(real_study)
