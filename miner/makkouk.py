@@ -289,13 +289,32 @@ def _records(path: Path, columns: tuple[str, ...]) -> Iterator[tuple[int, dict[s
     """(line number, row) of a CSV file whose header has `columns`."""
     with path.open(newline="", encoding="utf-8") as handle:
         reader = csv.DictReader(handle)
-        missing = [c for c in columns if c not in (reader.fieldnames or ())]
-        if missing:
-            raise StudyDataError(f"{path.name} line 1: no column {', '.join(missing)}")
-        for row in reader:
-            if None in row or None in row.values():
-                raise StudyDataError(f"{path.name} line {reader.line_num}: wrong number of fields")
-            yield reader.line_num, row
+        try:
+            missing = [c for c in columns if c not in (reader.fieldnames or ())]
+            if missing:
+                raise StudyDataError(f"{path.name} line 1: no column {', '.join(missing)}")
+            for row in reader:
+                if None in row or None in row.values():
+                    raise StudyDataError(
+                        f"{path.name} line {reader.line_num}: wrong number of fields"
+                    )
+                yield reader.line_num, row
+        except csv.Error as error:
+            raise StudyDataError(f"{path.name} line {reader.line_num}: {error}") from None
+        except UnicodeDecodeError as error:
+            # Text is decoded a block ahead of the CSV reader: find the line by reading again.
+            line = _undecodable_line(path)
+            raise StudyDataError(f"{path.name} line {line}: not UTF-8 ({error.reason})") from None
+
+
+def _undecodable_line(path: Path) -> int:
+    with path.open("rb") as handle:
+        for number, raw in enumerate(handle, 1):
+            try:
+                raw.decode("utf-8")
+            except UnicodeDecodeError:
+                return number
+    return 0
 
 
 def _checked(path: Path, line: int, parse, *args):

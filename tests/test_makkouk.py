@@ -258,7 +258,7 @@ def _corrupt(folder: Path, name: str, line: int, old: str, new: str) -> None:
     lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
     assert old in lines[line - 1]
     lines[line - 1] = lines[line - 1].replace(old, new, 1)
-    path.write_text("".join(lines), encoding="utf-8")
+    path.write_text("".join(lines), encoding="utf-8", errors="surrogateescape")
 
 
 @pytest.mark.study
@@ -272,6 +272,8 @@ def _corrupt(folder: Path, name: str, line: int, old: str, new: str) -> None:
         ("pytorch_non_perf_bugs_information.csv", 5, "2018-", "July ", "not a date like"),
         ("tensorflow_non_perf_bugs_information.csv", 3, "{'mrry': 1}", "['mrry']", "not a dict"),
         (makkouk.TAXONOMY_FILE, 4, "Pytorch", "Caffe", "expected a framework"),
+        ("tensorflow_perf_bugs_information.csv", 4, "Cospel", "Cos\udcffpel", "not UTF-8"),
+        ("pytorch_perf_bugs_information.csv", 3, ",13,", ",13,2,", "wrong number of fields"),
     ],
 )
 def test_malformed_file_is_one_error_line_and_imports_nothing(
