@@ -85,8 +85,8 @@ def _event(number: int, commit: str | None, actor: str, when: str) -> dict:
     }
 
 
-def test_fixed_means_a_fixing_commit_not_a_close(tmp_path):
-    engine = open_database(f"sqlite:///{tmp_path / 'fix.db'}", create=True)
+def test_fixed_means_a_fixing_commit_not_a_close(db_url):
+    engine = open_database(db_url, create=True)
     items = [issue(n, 0) for n in (1, 2, 3, 4, 5)]  # 1-4 closed, 5 open
     commit_date = datetime(2020, 3, 1, 12)
     with engine.begin() as connection:
