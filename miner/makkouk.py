@@ -48,8 +48,10 @@ from miner.store import ensure_repository, save_users, utcnow
 SOURCE = "makkouk-icsme2022"
 # How the study writes a missing value: no close date (open), no comment, no label.
 MISSING = frozenset({"Not found", "No comments", "No labels", ""})
-COMMENTER = re.compile(r"'([^'\\]+)': (\d+)")
-COMMENTERS = re.compile(rf"\{{(?:{COMMENTER.pattern}(?:, {COMMENTER.pattern})*)?\}}")
+COMMENTER_PAIR = re.compile(r"'([^'\\]+)': (\d+)")
+COMMENTERS_LITERAL = re.compile(
+    rf"\{{(?:{COMMENTER_PAIR.pattern}(?:, {COMMENTER_PAIR.pattern})*)?\}}"
+)
 STUDY_DATE = re.compile(r"(\d{4})-(\d\d)-(\d\d) (\d{1,2}):(\d\d)")
 TAXONOMY_FILE = "perf_bugs_taxonomy.csv"
 FILES = {
@@ -66,16 +68,16 @@ COMMITS_COLUMN = (
     "the.commit..number.of.deletions.made.by.the.commit..number.of.total.changes.made.by.the."
     "commit..approach.used.to.find.the.commit."
 )
-COMMENTERS_COLUMN = "Commentators..username.alongside.the.number.of.comments.posted."
-BUG_COLUMNS = (
+COMMENTERS = "Commentators..username.alongside.the.number.of.comments.posted."
+COLUMNS = (
     "Issue.ID",
     "Author",
     "Date.Opened",
-    "Number.of.Comment.s.",
-    "Date.of.first.comment",
     "Date.of.last.time.closed",
-    COMMENTERS_COLUMN,
+    "Date.of.first.comment",
+    "Number.of.Comment.s.",
     "Issue.labels",
+    COMMENTERS,
 )
 FIX_COLUMNS = ("Issue.ID", "Number.of.issue.solving.commits.found", COMMITS_COLUMN)
 TAXONOMY_COLUMNS = ("Framework", "Category", "Issue.ID")
@@ -223,9 +225,9 @@ def parse_commenters(value: str) -> dict[str, int]:
     value = value.strip()
     if value in MISSING:
         return {}
-    if not COMMENTERS.fullmatch(value):
+    if not COMMENTERS_LITERAL.fullmatch(value):
         raise StudyDataError(f"commenters {value[:60]!r} are not a dict literal of logins")
-    return {login: int(count) for login, count in COMMENTER.findall(value)}
+    return {login: int(count) for login, count in COMMENTER_PAIR.findall(value)}
 
 
 def parse_labels(value: str) -> list[str]:
@@ -292,7 +294,9 @@ def _records(path: Path, columns: tuple[str, ...]) -> Iterator[tuple[int, dict[s
         try:
             missing = [c for c in columns if c not in (reader.fieldnames or ())]
             if missing:
-                raise StudyDataError(f"{path.name} line 1: no column {', '.join(missing)}")
+                raise StudyDataError(
+                    f"{path.name} line 1: lacks the column(s) {', '.join(missing)}"
+                )
             for row in reader:
                 if None in row or None in row.values():
                     raise StudyDataError(
@@ -359,7 +363,7 @@ def _parse_issue(full_name: str, subset: str, file: str, row: dict[str, str]) ->
         closed=parse_date(row["Date.of.last.time.closed"]),
         first_comment=parse_date(row["Date.of.first.comment"]),
         comments=int(row["Number.of.Comment.s."]),
-        commenters=parse_commenters(row[COMMENTERS_COLUMN]),
+        commenters=parse_commenters(row[COMMENTERS]),
         labels=parse_labels(row["Issue.labels"]),
     )
 
@@ -374,7 +378,7 @@ def read_study_issues(folder: str | Path) -> list[StudyIssue]:
     seen: dict[tuple[str, int], str] = {}
     for name, (full_name, subset) in FILES.items():
         path = folder / name
-        for line, row in _records(path, BUG_COLUMNS):
+        for line, row in _records(path, COLUMNS):
             item = _checked(path, line, _parse_issue, full_name, subset, name, row)
             key = (full_name, item.number)
             if key in seen:

@@ -191,7 +191,7 @@ def write_synthetic_study(folder: Path, per_file: int = 16) -> None:
                     "Date.of.last.time.closed": closed.strftime("%Y-%m-%d %H:%M")
                     if closed
                     else "Not found",
-                    makkouk.COMMENTERS_COLUMN: str({f"dev{j}": 1 for j in range(comments)}),
+                    makkouk.COMMENTERS: str({f"dev{j}": 1 for j in range(comments)}),
                     "Issue.labels": "No labels",
                 }
             )
@@ -206,7 +206,7 @@ def write_synthetic_study(folder: Path, per_file: int = 16) -> None:
                         makkouk.COMMITS_COLUMN: commit,
                     }
                 )
-        _write_csv(folder / name, makkouk.BUG_COLUMNS, bugs)
+        _write_csv(folder / name, makkouk.COLUMNS, bugs)
         _write_csv(folder / name.replace("_bugs_", "_fixes_"), makkouk.FIX_COLUMNS, fixes)
 
 
