@@ -15,7 +15,7 @@ import jinja2
 import pandas as pd
 from sqlalchemy.engine import Engine
 
-from analysis import style
+from analysis import replication, style
 from analysis.figures import FIGURES
 from analysis.queries import StudyData, load_study
 from analysis.results import Result, require_issues
@@ -57,7 +57,7 @@ def build_report(
     require_issues(data)
     computed: list[Result] = []
     paths: list[Path] = []
-    for name, (draw, compute) in FIGURES.items():
+    for name, (draw, compute) in (FIGURES | replication.report_entries(engine)).items():
         result = compute(data)
         paths += style.save(draw(data, result), out_dir, name)
         computed.append(result)

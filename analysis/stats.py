@@ -1,8 +1,9 @@
 """The study's statistics, each a thin wrapper over the library that computes it.
 
-Wilson intervals (statsmodels), chi-square and Cramér's V (scipy), Kaplan–Meier and log-rank
-(lifelines), Kruskal–Wallis and Spearman (scipy), Mann–Kendall (pymannkendall). Only the Gini
-coefficient and the top-k share are computed here: each is one line.
+Wilson intervals (statsmodels), chi-square and Cramér's V (scipy), Kaplan–Meier, log-rank and
+Cox models (lifelines), Kruskal–Wallis, Spearman, Mann–Whitney, the bootstrap and the binomial
+test (scipy), Mann–Kendall (pymannkendall). Only the Gini coefficient, the top-k share, Cliff's
+delta (from a rank sum) and the Cox–Stuart pairing are computed here: each is a few lines.
 """
 
 from __future__ import annotations
@@ -12,8 +13,9 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 import pymannkendall
-from lifelines import KaplanMeierFitter
+from lifelines import CoxPHFitter, KaplanMeierFitter
 from lifelines.statistics import multivariate_logrank_test
+from lifelines.utils import median_survival_times
 from scipy import stats as scipy_stats
 from scipy.stats.contingency import association, expected_freq
 from statsmodels.stats.proportion import proportion_confint
@@ -175,17 +177,151 @@ def top_k_share(values: pd.Series | np.ndarray, k: int) -> float:
     return float(x[:k].sum() / x.sum()) if x.sum() else float("nan")
 
 
-def mann_kendall(series: pd.Series) -> StatResult:
-    """Mann–Kendall trend test of a time-ordered series, with Sen's slope as the effect."""
+# Mann–Kendall assumes independent points. Monthly shares of a slowly changing stock (bugs open
+# at each month's end) are strongly autocorrelated, which inflates its significance; the
+# Hamed–Rao and Yue–Wang variants correct the variance for that.
+MANN_KENDALL_VARIANTS = {
+    None: ("Mann–Kendall", pymannkendall.original_test),
+    "hamed_rao": ("Mann–Kendall, Hamed–Rao correction", pymannkendall.hamed_rao_modification_test),
+    "yue_wang": ("Mann–Kendall, Yue–Wang correction", pymannkendall.yue_wang_modification_test),
+}
+
+
+def mann_kendall(series: pd.Series, correction: str | None = None) -> StatResult:
+    """Mann–Kendall trend test of a time-ordered series, with Sen's slope as the effect.
+
+    correction: None, or 'hamed_rao' / 'yue_wang' for autocorrelated series.
+    """
     values = series.dropna().to_numpy(float)
     if len(values) < 4 or np.unique(values).size < 2:
         raise NotEnoughDataError("a Mann–Kendall test needs at least 4 points that vary")
-    result = pymannkendall.original_test(values)
+    name, test = MANN_KENDALL_VARIANTS[correction]
+    result = test(values)
     return StatResult(
-        test=f"Mann–Kendall ({result.trend})",
+        test=f"{name} ({result.trend})",
         statistic=float(result.Tau),
         p_value=float(result.p),
         n=len(values),
         effect=float(result.slope),
         effect_name="Sen's slope per month",
+    )
+
+
+# --- tests of the replication of published studies -----------------------------------------
+
+
+@dataclass(frozen=True)
+class IntervalResult(StatResult):
+    """A StatResult whose effect comes with its (1 - ALPHA) confidence interval."""
+
+    ci_low: float | None = None
+    ci_high: float | None = None
+
+
+def cox_stuart(series: pd.Series) -> StatResult:
+    """One-sided Cox–Stuart sign test for an increasing trend in a time-ordered series.
+
+    The middle value of an odd-length series is dropped; each value of the first half is
+    paired with the value half a series later; tied pairs are dropped; the number of increases
+    among the n untied pairs (the result's `n`) is tested against Binomial(n, 1/2), upper tail
+    (as R's randtests::cox.stuart.test with alternative "right.sided"). Missing values are
+    dropped first. Values equal up to floating-point rounding count as ties: a share of 3/10
+    and one of 6/20 are the same share even when their floats differ in the last bit.
+    """
+    values = series.dropna().to_numpy(float)
+    if len(values) % 2:
+        values = np.delete(values, len(values) // 2)
+    half = len(values) // 2
+    first, second = values[:half], values[half:]
+    untied = ~np.isclose(second, first, rtol=1e-12, atol=0.0)
+    increases = int(np.sum(second[untied] > first[untied]))
+    pairs = int(untied.sum())
+    if pairs == 0:
+        raise NotEnoughDataError("a Cox–Stuart test needs at least one pair of unequal values")
+    p_value = scipy_stats.binomtest(increases, pairs, 0.5, alternative="greater").pvalue
+    return StatResult(
+        test="Cox–Stuart (one-sided, increasing)",
+        statistic=float(increases),
+        p_value=float(p_value),
+        n=pairs,
+        effect=increases / pairs,
+        effect_name="share of untied pairs increasing",
+    )
+
+
+def median_time_ci(fitter: KaplanMeierFitter) -> tuple[float, float]:
+    """The (1 - ALPHA) confidence interval of the Kaplan–Meier median (inf when unreached)."""
+    interval = median_survival_times(fitter.confidence_interval_)
+    return float(interval.iloc[0, 0]), float(interval.iloc[0, 1])
+
+
+def cox_hazard_ratio(durations: pd.Series, observed: pd.Series, exposed: pd.Series) -> StatResult:
+    """Cox proportional-hazards model of one binary covariate: its hazard ratio with CI.
+
+    A hazard ratio above 1 means the exposed group's event (e.g. a fix) comes sooner.
+    """
+    frame = pd.DataFrame(
+        {
+            "duration": durations.to_numpy(float),
+            "event": observed.to_numpy(bool),
+            "exposed": exposed.to_numpy(float),
+        }
+    )
+    if frame["exposed"].nunique() < 2 or not frame["event"].any():
+        raise NotEnoughDataError("a Cox model needs both groups and at least one event")
+    fitter = CoxPHFitter(alpha=ALPHA).fit(frame, "duration", "event")
+    row = fitter.summary.loc["exposed"]
+    low, high = (float(np.exp(v)) for v in fitter.confidence_intervals_.loc["exposed"])
+    return IntervalResult(
+        test="Cox proportional hazards (Wald)",
+        statistic=float(row["z"]),
+        p_value=float(row["p"]),
+        n=len(frame),
+        effect=float(row["exp(coef)"]),
+        effect_name="hazard ratio",
+        ci_low=low,
+        ci_high=high,
+    )
+
+
+def _cliffs_delta(a: np.ndarray, b: np.ndarray, axis: int = -1) -> np.ndarray:
+    """P(a > b) - P(a < b) from the rank sum of `a` (ties count half), along `axis`."""
+    ranks = scipy_stats.rankdata(np.concatenate([a, b], axis=axis), axis=axis)
+    n_a, n_b = a.shape[axis], b.shape[axis]
+    u_a = np.take(ranks, np.arange(n_a), axis=axis).sum(axis=axis) - n_a * (n_a + 1) / 2
+    return 2 * u_a / (n_a * n_b) - 1
+
+
+def mann_whitney(
+    a: pd.Series, b: pd.Series, resamples: int = 1000, seed: int = 0
+) -> IntervalResult:
+    """Two-sided Mann–Whitney U test of a vs b, with Cliff's delta and its bootstrap CI.
+
+    Cliff's delta is P(a > b) - P(a < b): positive when a tends to be larger. Its interval is
+    the percentile bootstrap, each group resampled on its own, with a fixed seed so the same
+    data give the same interval.
+    """
+    x, y = a.dropna().to_numpy(float), b.dropna().to_numpy(float)
+    if len(x) < 2 or len(y) < 2 or np.unique(np.concatenate([x, y])).size < 2:
+        raise NotEnoughDataError("a Mann–Whitney test needs 2 values per group that vary")
+    test = scipy_stats.mannwhitneyu(x, y, alternative="two-sided")
+    interval = scipy_stats.bootstrap(
+        (x, y),
+        _cliffs_delta,
+        n_resamples=resamples,
+        vectorized=True,
+        batch=50,
+        confidence_level=1 - ALPHA,
+        method="percentile",
+        rng=np.random.default_rng(seed),
+    ).confidence_interval
+    return IntervalResult(
+        test="Mann–Whitney U",
+        statistic=float(test.statistic),
+        p_value=float(test.pvalue),
+        n=len(x) + len(y),
+        effect=float(_cliffs_delta(x, y)),
+        effect_name="Cliff's delta",
+        ci_low=float(interval.low),
+        ci_high=float(interval.high),
     )

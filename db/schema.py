@@ -240,3 +240,44 @@ issue_participants = Table(
     Column("comments", Integer, nullable=False, comment="comments this login posted"),
     Index(None, "login"),
 )
+
+# --- published studies ----------------------------------------------------------------------
+# A study's design travels with its issues: which subset of the study each issue belongs to
+# (e.g. Makkouk et al.'s performance vs non-performance bugs), every fixing commit it found and
+# every root cause it gave. An issue can be in several studies, and a crawled issue in a study
+# keeps its GitHub row: these tables only point at it.
+
+study_issues = Table(
+    "study_issues",
+    metadata,
+    Column("issue_id", ForeignKey("issues.id", ondelete="CASCADE"), primary_key=True),
+    Column("study", String(80), primary_key=True, comment="data set, e.g. makkouk-icsme2022"),
+    Column("subset", String(40), nullable=False, comment="the study's group, e.g. perf, non_perf"),
+    Column("raw_json", Text, comment="the study's untouched rows for this issue, with their files"),
+    Index(None, "study", "subset"),
+)
+
+fixes = Table(
+    "fixes",
+    metadata,
+    Column("issue_id", ForeignKey("issues.id", ondelete="CASCADE"), primary_key=True),
+    Column("hash", String(64), primary_key=True, comment="commit SHA"),
+    Column("committed_at", Timestamp, comment="commit date"),
+    Column("author", String(200), comment="commit author name (not a GitHub login)"),
+    Column("additions", Integer),
+    Column("deletions", Integer),
+    Column("changes", Integer, comment="lines changed: additions + deletions"),
+    Column("approach", String(40), comment="how the commit was found, e.g. LINK, REGEX"),
+    Column("source", String(80), nullable=False, comment="data set the row comes from"),
+    Index(None, "author"),
+)
+
+root_causes = Table(
+    "root_causes",
+    metadata,
+    Column("issue_id", ForeignKey("issues.id", ondelete="CASCADE"), primary_key=True),
+    Column("study", String(80), primary_key=True),
+    Column("root_cause", String(300), primary_key=True, comment="the study's own category"),
+    Column("category", String(20), comment="our taxonomy code when it maps plainly, else NULL"),
+    Column("bugs", Integer, nullable=False, comment="the study's rows giving this cause"),
+)

@@ -13,6 +13,7 @@ from sqlalchemy.engine import make_url
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CORPUS = Path(os.environ.get("MLISSUES_CORPUS", REPO_ROOT.parent / "shared" / "corpus"))
+STUDIES = Path(os.environ.get("MLISSUES_STUDIES", REPO_ROOT.parent / "shared" / "studies"))
 PG_URL = os.environ.get("MLISSUES_TEST_PG_URL")
 
 
@@ -33,6 +34,16 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "corpus" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.corpus)
+
+
+@pytest.fixture(scope="session")
+def makkouk_study() -> Path:
+    """../shared/studies/makkouk-icsme2022, read at test time and never copied; tests that need
+    it carry the `study` marker and skip when it is absent."""
+    folder = STUDIES / "makkouk-icsme2022"
+    if not folder.exists():
+        pytest.skip(f"the Makkouk et al. data is missing at {folder}; set MLISSUES_STUDIES")
+    return folder
 
 
 @pytest.fixture

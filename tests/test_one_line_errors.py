@@ -1,6 +1,6 @@
 """Input a newcomer gets wrong is one `Error:` line and exit 1, never a traceback (issue 12,
 item 10): --db at a folder, labels files in other encodings or with a huge field, a study file
-that is not UTF-8, a pickle named model.skops, a malformed study import."""
+that is not UTF-8, a pickle named model.skops (a malformed study import: tests/test_makkouk.py)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ import pytest
 from click.testing import CliRunner
 
 from classifier.labels import read_labels_csv
-from miner import makkouk
 from mlissues.cli import COMMANDS, main
 
 LABELS = "repository,number,category,annotator\npytorch/pytorch,1,MLEAK,ann\n"
@@ -128,39 +127,3 @@ def test_a_pickle_named_model_skops_is_one_line(tmp_path):
     db = str(tmp_path / "x.db")
     run("init-db", "--db", db)
     one_line_error(run("classify", "--db", db, "--model", str(model)), "not a skops model file")
-
-
-def _study_folder(tmp_path, bad_row: str | None = None, header: str | None = None):
-    folder = tmp_path / "study"
-    folder.mkdir(exist_ok=True)
-    columns = ",".join(f'"{c}"' for c in makkouk.COLUMNS)
-    good = "1,ada,2018-07-30 14:42,Not found,Not found,0,No labels,No comments"
-    for index, name in enumerate(makkouk.FILES):
-        lines = [header or columns, good.replace("1,", f"{index + 1},", 1)]
-        if bad_row is not None and index == 2:
-            lines.append(bad_row)
-        (folder / name).write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return folder
-
-
-@pytest.mark.parametrize(
-    ("bad_row", "header", "expected"),
-    [
-        ("7,bob,yesterday,Not found,Not found,0,No labels,No comments", None, "line 3"),
-        ("8,bob,2018-07-30 14:42,Not found,Not found,many,No labels,No comments", None, "line 3"),
-        ("9,bob,2018-07-30 14:42,Not found,Not found,1,No labels,{'a': ", None, "line 3"),
-        ("10,bob", None, "line 3"),
-        (None, '"Issue.ID","Author"', "lacks the column(s) Date.Opened"),
-    ],
-    ids=["date", "count", "commenters", "short-row", "header"],
-)
-def test_a_malformed_study_file_is_one_line(tmp_path, bad_row, header, expected):
-    folder = _study_folder(tmp_path, bad_row, header)
-    result = run("import-study", "makkouk", "--db", str(tmp_path / "x.db"), str(folder))
-    one_line_error(result, expected)
-
-
-def test_a_well_formed_hand_made_study_folder_imports(tmp_path):
-    folder = _study_folder(tmp_path)
-    result = run("import-study", "makkouk", "--db", str(tmp_path / "x.db"), str(folder))
-    assert result.exit_code == 0 and "4 study issues read" in result.output

@@ -1,0 +1,406 @@
+"""Replicating a published study from its own data: Makkouk et al. (ICSME 2022).
+
+"An Empirical Study on Performance Bugs in Deep Learning Frameworks" compares performance bugs
+with all other bugs of TensorFlow and PyTorch. Its design is stored with the issues by
+`mlissues import-study makkouk` (miner/makkouk.py): each bug's subset (`study_issues`) and the
+commits that fixed it (`fixes`). This module reruns its analyses on those rows and returns
+`analysis.results.Result`s (tables, tests, notes) that the report renders like the others:
+
+- counts per framework: performance and non-performance bugs, closed, and fixed in the study's
+  sense (a fixing commit is known: analysis/fixing.py, the one rule);
+- the study's trend test, exactly as published: a one-sided Cox–Stuart test for an increasing
+  monthly percentage of performance bugs among all bugs open at each month's end, and among all
+  bugs fixed so far, over the study's window (`StudyDesign.windows`: the framework's first full
+  month to the end of collection, partial months excluded); next to it a Mann–Kendall test
+  corrected for autocorrelation (Hamed–Rao) on the same series;
+- the contrasts the study is about, performance vs non-performance per framework: time to fix
+  (Kaplan–Meier medians with 95% CI, log-rank, Cox hazard ratio; bugs not fixed by the end of
+  collection are censored there), comments, participants and lines changed by the fix
+  (Mann–Whitney U with Cliff's delta and its bootstrap CI).
+
+`trends` and `contrasts` return a Result each; `replicate` joins them with the counts.
+`tests_table` lists every test as one machine-readable row (question, quantity, group, test,
+statistic, p_value, n, effect, effect_name and the effect's CI).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+
+from analysis import fixing, queries, stats, style
+from analysis.queries import SECONDS_PER_DAY, StudyData, load_study
+from analysis.results import Result
+from db import schema
+
+
+class StudyNotLoadedError(ValueError):
+    """The database holds no issue of the study to replicate."""
+
+
+@dataclass(frozen=True)
+class StudyDesign:
+    """What a replication needs to know about a study beyond its rows."""
+
+    study: str  # `study_issues.study` of its issues
+    key: str  # name of the result and its figure
+    title: str
+    focus: str  # the subset the study is about ...
+    rest: str  # ... and the one it is compared with
+    # repository -> first and last month (inclusive) of the trend series; the last month's
+    # end is also the end of collection, where bugs not yet fixed are censored
+    windows: dict[str, tuple[str, str]]
+
+
+MAKKOUK = StudyDesign(
+    study="makkouk-icsme2022",
+    key="makkouk_replication",
+    title="Replication: Makkouk et al. (ICSME 2022), performance vs non-performance bugs",
+    focus="perf",
+    rest="non_perf",
+    windows={
+        "tensorflow/tensorflow": ("2016-02", "2021-02"),
+        "pytorch/pytorch": ("2016-12", "2021-04"),
+    },
+)
+DESIGNS = (MAKKOUK,)
+OPEN_SHARE = "% perf among bugs open at month end"
+FIXED_SHARE = "% perf among bugs fixed so far"
+TEST_COLUMNS = [
+    "question",
+    "quantity",
+    "group",
+    "test",
+    "statistic",
+    "p_value",
+    "n",
+    "effect",
+    "effect_name",
+    "ci_low",
+    "ci_high",
+]
+
+
+@dataclass(frozen=True)
+class ReplicationData:
+    """The study's bugs, one row each, with subset, fix status and time to fix."""
+
+    design: StudyDesign
+    bugs: pd.DataFrame
+    fixes: pd.DataFrame
+
+    def repositories(self) -> list[str]:
+        return [r for r in self.design.windows if (self.bugs["repository"] == r).any()]
+
+    def source_note(self) -> str:
+        return (
+            f"{len(self.bugs)} bugs of {self.design.study}; fixed = a fixing commit is known, "
+            "not merely closed"
+        )
+
+
+# --- reading --------------------------------------------------------------------------------
+
+
+def studies_present(engine: Engine) -> list[StudyDesign]:
+    """The known study designs whose issues the database holds."""
+    s = schema.study_issues
+    with engine.connect() as connection:
+        present = set(connection.execute(select(s.c.study).distinct()).scalars())
+    return [design for design in DESIGNS if design.study in present]
+
+
+def collection_end(design: StudyDesign, repository: str) -> pd.Timestamp:
+    """The first instant after the design's last month for this repository."""
+    return (pd.Period(design.windows[repository][1], "M") + 1).to_timestamp()
+
+
+def read_study_bugs(
+    engine: Engine, design: StudyDesign = MAKKOUK, issues: pd.DataFrame | None = None
+) -> ReplicationData:
+    """The study's bugs in repositories with a window: subset, dates, comments, participants,
+    fix status and time to fix.
+
+    `issues` is `StudyData.issues` when at hand (it has participants, counted by the project's
+    one rule: author and distinct commenters); otherwise the issues are read without them, and
+    participants are NaN (enough for counts and trends).
+    """
+    s = schema.study_issues
+    with engine.connect() as connection:
+        subsets = pd.read_sql(
+            select(s.c.issue_id, s.c.subset).where(s.c.study == design.study), connection
+        )
+    issues = queries.read_issues(engine) if issues is None else issues
+    columns = ["issue_id", "repository", "number", "state", "created_at", "closed_at"]
+    columns += ["comments_count", "participants"]
+    bugs = issues.reindex(columns=columns).merge(subsets, on="issue_id")
+    bugs = bugs[bugs["repository"].isin(design.windows)].reset_index(drop=True)
+    if bugs.empty:
+        raise StudyNotLoadedError(
+            f"the database holds no issue of {design.study} in {', '.join(design.windows)}; "
+            "load it first (mlissues import-study makkouk DIR)"
+        )
+    fixes = fixing.read_fixes(engine)
+    fixes = fixes[fixes["issue_id"].isin(bugs["issue_id"])].reset_index(drop=True)
+    bugs = pd.concat([bugs, fixing.fix_status(bugs, fixes).drop(columns="issue_id")], axis=1)
+    bugs["focus"] = bugs["subset"].eq(design.focus)
+    end = bugs["repository"].map({r: collection_end(design, r) for r in design.windows})
+    # Time to fix, censored at the end of collection for bugs not fixed by then.
+    bugs["fix_observed"] = bugs["fixed"] & (bugs["fixed_at"] < end)
+    stop = bugs["fixed_at"].where(bugs["fix_observed"], end)
+    bugs["days_to_fix"] = (stop - bugs["created_at"]).dt.total_seconds() / SECONDS_PER_DAY
+    return ReplicationData(design, bugs[bugs["created_at"] < end].reset_index(drop=True), fixes)
+
+
+def load_replication(
+    engine: Engine, data: StudyData | None = None, design: StudyDesign = MAKKOUK
+) -> ReplicationData:
+    """Everything the replication needs, from `data` (or a fresh `load_study`)."""
+    data = data if data is not None else load_study(engine)
+    return read_study_bugs(engine, design, data.issues)
+
+
+# --- tables ---------------------------------------------------------------------------------
+
+
+def counts(rep: ReplicationData) -> pd.DataFrame:
+    """Per repository and subset: bugs, closed, fixed, closed without a fix, fixing commits."""
+    rows = []
+    for repository in rep.repositories():
+        for subset in (rep.design.focus, rep.design.rest):
+            part = rep.bugs[(rep.bugs["repository"] == repository) & (rep.bugs["subset"] == subset)]
+            closed = part["closed_at"].notna()
+            rows.append(
+                {
+                    "repository": repository,
+                    "subset": subset,
+                    "bugs": len(part),
+                    "closed": int(closed.sum()),
+                    "fixed": int(part["fixed"].sum()),
+                    "fixed_share": part["fixed"].mean() if len(part) else np.nan,
+                    "closed_not_fixed": int((closed & ~part["fixed"]).sum()),
+                    "fix_commits": int(part["fix_commits"].sum()),
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def monthly_shares(rep: ReplicationData, repository: str) -> pd.DataFrame:
+    """Per month of the window: perf and all bugs open at its end, and fixed by its end, with
+    the percentage of perf bugs among each (NaN while no bug is fixed yet)."""
+    first, last = rep.design.windows[repository]
+    months = pd.period_range(first, last, freq="M")
+    ends = (months + 1).to_timestamp().to_numpy()
+    bugs = rep.bugs[rep.bugs["repository"] == repository]
+    created = bugs["created_at"].to_numpy()[:, None] < ends
+    # NaT compares False: an issue never closed (or never fixed) is never closed before an end.
+    closed = bugs["closed_at"].to_numpy()[:, None] < ends
+    fixed = bugs["fixed_at"].to_numpy()[:, None] < ends
+    focus = bugs["focus"].to_numpy()[:, None]
+    open_ = created & ~closed
+    table = pd.DataFrame(
+        {
+            "open_perf": (open_ & focus).sum(axis=0),
+            "open_all": open_.sum(axis=0),
+            "fixed_perf": (fixed & focus).sum(axis=0),
+            "fixed_all": fixed.sum(axis=0),
+        },
+        index=months,
+    )
+    table["open_share"] = _percent(table["open_perf"], table["open_all"])
+    table["fixed_share"] = _percent(table["fixed_perf"], table["fixed_all"])
+    return table.rename_axis("month")
+
+
+def _percent(part: pd.Series, whole: pd.Series) -> pd.Series:
+    return (100 * part / whole).where(whole > 0)
+
+
+def time_to_fix(rep: ReplicationData) -> pd.DataFrame:
+    """Kaplan–Meier median days to fix per repository and subset, with 95% CI."""
+    rows = []
+    for repository in rep.repositories():
+        for subset in (rep.design.focus, rep.design.rest):
+            part = rep.bugs[(rep.bugs["repository"] == repository) & (rep.bugs["subset"] == subset)]
+            fitter = stats.kaplan_meier(part["days_to_fix"], part["fix_observed"], subset)
+            low, high = stats.median_time_ci(fitter)
+            rows.append(
+                {
+                    "repository": repository,
+                    "subset": subset,
+                    "bugs": len(part),
+                    "fixed_by_end": int(part["fix_observed"].sum()),
+                    "km_median_days": stats.median_time(fitter),
+                    "ci_low": low,
+                    "ci_high": high,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+# (question, quantity, column, the bugs it is defined for) of each Mann–Whitney contrast
+CONTRASTS = (
+    ("time to fix", "days to fix (bugs fixed by the end)", "days_to_fix", "fix_observed"),
+    ("discussion", "comments", "comments_count", None),
+    ("discussion", "participants (author and commenters)", "participants", None),
+    ("fix size", "lines changed by the fixing commits", "fix_lines", "fixed"),
+)
+
+
+def medians(rep: ReplicationData) -> pd.DataFrame:
+    """Median of each contrasted quantity per repository and subset."""
+    rows = []
+    for repository in rep.repositories():
+        bugs = rep.bugs[rep.bugs["repository"] == repository]
+        for _, quantity, column, among in CONTRASTS:
+            part = bugs[bugs[among]] if among else bugs
+            for subset, values in part.groupby("subset")[column]:
+                values = values.dropna().astype(float)
+                rows.append(
+                    {
+                        "repository": repository,
+                        "quantity": quantity,
+                        "subset": subset,
+                        "n": len(values),
+                        "median": values.median(),
+                        "mean": values.mean(),
+                    }
+                )
+    return pd.DataFrame(rows)
+
+
+# --- tests ----------------------------------------------------------------------------------
+
+
+def tests_table(result: Result) -> pd.DataFrame:
+    """Every test of a replication result as one row (see TEST_COLUMNS)."""
+    rows = []
+    for name, test in result.tests.items():
+        question, quantity, group = name.split(" | ")[:3]
+        values = test.as_dict()
+        rows.append({"question": question, "quantity": quantity, "group": group, **values})
+    return pd.DataFrame(rows).reindex(columns=TEST_COLUMNS)
+
+
+def _test_name(question: str, quantity: str, group: str, test: str) -> str:
+    # The name carries the row's keys, so `tests_table` can be rebuilt from `Result.tests`.
+    return " | ".join((question, quantity, group, test))
+
+
+def _new(rep: ReplicationData, part: str) -> Result:
+    design = rep.design
+    return Result(f"{design.key}_{part}", f"{design.title}: {part}", rep.source_note())
+
+
+def trends(rep: ReplicationData) -> Result:
+    """The study's trend tests: Cox–Stuart (as published) and Hamed–Rao Mann–Kendall on the
+    monthly percentage of performance bugs among open bugs and among fixed bugs."""
+    result = _new(rep, "trends")
+    monthly = []
+    for repository in rep.repositories():
+        table = monthly_shares(rep, repository)
+        for quantity, column in ((OPEN_SHARE, "open_share"), (FIXED_SHARE, "fixed_share")):
+            series = table[column]
+            result.test(
+                _test_name("trend", quantity, repository, "Cox–Stuart"),
+                lambda s=series: stats.cox_stuart(s),
+            )
+            result.test(
+                _test_name("trend", quantity, repository, "Mann–Kendall (Hamed–Rao)"),
+                lambda s=series: stats.mann_kendall(s, correction="hamed_rao"),
+            )
+        monthly.append(table.reset_index().assign(repository=repository))
+    table = pd.concat(monthly, ignore_index=True) if monthly else pd.DataFrame()
+    result.tables["monthly"] = table.assign(month=table["month"].astype(str)) if monthly else table
+    result.notes += [
+        "trend windows (first full month to end of collection): "
+        + "; ".join(f"{r} {a} to {b}" for r, (a, b) in rep.design.windows.items()),
+        "Cox–Stuart: one-sided for an increasing trend; statistic = increasing pairs, "
+        "n = untied pairs. Mann–Kendall p-values are two-sided",
+    ]
+    return result
+
+
+def contrasts(rep: ReplicationData) -> Result:
+    """Performance vs non-performance bugs per repository: time to fix, discussion, fix size."""
+    result = _new(rep, "contrasts")
+    for repository in rep.repositories():
+        bugs = rep.bugs[rep.bugs["repository"] == repository]
+        result.test(
+            _test_name("time to fix", "days to fix (censored)", repository, "log-rank"),
+            lambda b=bugs: stats.logrank(b["days_to_fix"], b["subset"], b["fix_observed"]),
+        )
+        result.test(
+            _test_name("time to fix", "days to fix (censored)", repository, "Cox"),
+            lambda b=bugs: stats.cox_hazard_ratio(b["days_to_fix"], b["fix_observed"], b["focus"]),
+        )
+        for question, quantity, column, among in CONTRASTS:
+            part = bugs[bugs[among]] if among else bugs
+            focus = part.loc[part["focus"], column].astype(float)
+            rest = part.loc[~part["focus"], column].astype(float)
+            result.test(
+                _test_name(question, quantity, repository, "Mann–Whitney"),
+                lambda a=focus, b=rest: stats.mann_whitney(a, b),
+            )
+    result.tables["time_to_fix"] = time_to_fix(rep)
+    result.tables["medians"] = medians(rep)
+    result.notes += [
+        "Cliff's delta and the hazard ratio compare performance with non-performance bugs: "
+        "delta > 0 means larger values for performance bugs, hazard ratio > 1 faster fixes",
+        "participants are the author and distinct commenters (the project's rule); the "
+        "study's own count also includes people who did not comment",
+        "fix size sums the lines changed by each distinct fixing commit",
+    ]
+    return result
+
+
+def replicate(rep: ReplicationData) -> Result:
+    """Counts, trends and contrasts as one Result (one section and figure of the report)."""
+    result = Result(rep.design.key, rep.design.title, rep.source_note())
+    result.tables["counts"] = counts(rep)
+    for part in (trends(rep), contrasts(rep)):
+        result.tables |= part.tables
+        result.tests |= part.tests
+        result.notes += part.notes
+    return result
+
+
+# --- figure and report ----------------------------------------------------------------------
+
+
+@style.styled
+def draw(data: StudyData | None, result: Result) -> Figure:
+    """Monthly percentage of performance bugs among open and among fixed bugs, per framework."""
+    figure, axes = style.new_figure(2, width=11, height=4.2)
+    monthly = result.tables["monthly"]
+    for axis, (quantity, column) in zip(
+        axes, ((OPEN_SHARE, "open_share"), (FIXED_SHARE, "fixed_share")), strict=True
+    ):
+        if monthly.empty:
+            style.empty_panel(axis, "no repository of the study has a trend window")
+            continue
+        for (repository, part), look in zip(
+            monthly.groupby("repository"), style.styles(), strict=False
+        ):
+            test = result.tests.get(_test_name("trend", quantity, repository, "Cox–Stuart"))
+            p = f"Cox–Stuart p = {test.p_value:.2g}" if test else "Cox–Stuart not computed"
+            months = pd.PeriodIndex(part["month"], freq="M").to_timestamp()
+            axis.plot(months, part[column], label=f"{repository} ({p})", **look)
+        axis.set_ylabel(quantity)
+        axis.legend(loc="upper left")
+    style.caption(figure, result.source_note)
+    return figure
+
+
+def report_entries(engine: Engine) -> dict[str, tuple[Callable, Callable]]:
+    """(draw, compute) per study the database holds, in the shape of analysis.figures.FIGURES."""
+    return {
+        design.key: (draw, lambda data, d=design: replicate(load_replication(engine, data, d)))
+        for design in studies_present(engine)
+    }
