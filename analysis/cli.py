@@ -16,6 +16,7 @@ model_option = click.option(
     "Every output names the model it used.",
 )
 ESTIMATORS = ("PACC", "ACC", "EMQ", "PCC", "CC")  # analysis.shares.ESTIMATORS, without importing it
+CORRECTIONS = ("holm", "fdr_bh")  # analysis.stats.CORRECTIONS, without importing it
 
 
 def out_option(default: str, what: str):
@@ -41,17 +42,30 @@ def out_option(default: str, what: str):
     help="How category shares are estimated from the model's probabilities and its measured "
     "error (see analysis/shares.py).",
 )
-@out_option("reports", "the figures (PDF, PNG), tables.md and index.html")
-def figures(db_url: str, model_version: str | None, estimator: str, out_dir: Path) -> None:
-    """Regenerate every study figure, tables.md and an HTML report from the database."""
+@click.option(
+    "--correction",
+    type=click.Choice(CORRECTIONS),
+    default="holm",
+    show_default=True,
+    help="Multiple-comparison correction over every test of the report: holm (family-wise "
+    "error) or fdr_bh (Benjamini–Hochberg false discovery rate).",
+)
+@out_option("reports", "the figures (PDF, PNG), tables.md, tests.csv and index.html")
+def figures(
+    db_url: str, model_version: str | None, estimator: str, correction: str, out_dir: Path
+) -> None:
+    """Regenerate every study figure, tables.md, tests.csv and an HTML report from the database."""
     from analysis.queries import UnknownModelError
     from analysis.report import build_report
     from analysis.results import EmptyStudyError
 
     engine = open_for_cli(db_url)
     with user_errors(EmptyStudyError, UnknownModelError):
-        report = build_report(engine, out_dir, model_version, estimator)
-    click.echo(f"{len(report.figures)} figure files, {report.tables.name} and {report.index}")
+        report = build_report(engine, out_dir, model_version, estimator, correction)
+    click.echo(
+        f"{len(report.figures)} figure files, {report.tables.name}, {report.tests.name} "
+        f"and {report.index}"
+    )
 
 
 @click.command("export")

@@ -240,3 +240,15 @@ issue_participants = Table(
     Column("comments", Integer, nullable=False, comment="comments this login posted"),
     Index(None, "login"),
 )
+
+study_metadata = Table(
+    "study_metadata",
+    metadata,
+    Column(
+        "key",
+        String(40),
+        primary_key=True,
+        comment="title, creators, version, license, collection_end, ... (miner.config)",
+    ),
+    Column("value", JSON, nullable=False, comment="as the study file gives it"),
+)
