@@ -71,14 +71,37 @@ def figures(
 @click.command("export")
 @db_option
 @model_option
+@click.option(
+    "--pseudonymize-logins",
+    is_flag=True,
+    help="Replace every GitHub login with its keyed hash (HMAC-SHA256), the same in every table.",
+)
+@click.option(
+    "--login-key",
+    metavar="KEY",
+    help="Secret key of --pseudonymize-logins (default: $MLISSUES_LOGIN_KEY); written nowhere.",
+)
 @out_option("dataset", "the CSV files, data dictionary, datasheet and datapackage.json")
-def export(db_url: str, model_version: str | None, out_dir: Path) -> None:
+def export(
+    db_url: str,
+    model_version: str | None,
+    pseudonymize_logins: bool,
+    login_key: str | None,
+    out_dir: Path,
+) -> None:
     """Write the dataset as CSV with a data dictionary, a datasheet and datapackage.json."""
-    from analysis.export import ExportError, export_dataset
+    from analysis.export import (
+        ExportError,
+        MissingLoginKeyError,
+        export_dataset,
+        read_login_key,
+    )
     from analysis.queries import UnknownModelError
     from analysis.results import EmptyStudyError
 
+    with user_errors(MissingLoginKeyError):
+        key = read_login_key(login_key) if pseudonymize_logins else None
     engine = open_for_cli(db_url)
     with user_errors(EmptyStudyError, ExportError, UnknownModelError):
-        written = export_dataset(engine, out_dir, model_version)
+        written = export_dataset(engine, out_dir, model_version, key)
     click.echo(f"{len(written)} files written to {out_dir}")
