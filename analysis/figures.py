@@ -180,9 +180,8 @@ def _medians(axis, table: pd.DataFrame) -> None:
     timed = table.set_index("category")[["closed", "open_censored"]].sum(axis=1)
     axis.set_yticks(rows, _labels(table["category"], timed), fontsize=style.SMALL)
     axis.set_ylim(len(table) - 0.5, -0.5)
-    axis.set_xscale("log")
+    style.duration_axis(axis, "time to close (log scale): median and 95% CI")
     axis.set_xlim(right=right * 1.5)
-    axis.set_xlabel("days to close (log scale): median and 95% CI", fontsize=style.SMALL)
     style.panel_title(axis, "Median time to close by category")
     if not reached.all():
         note = {"ha": "right", "va": "bottom", "fontsize": 6, "color": style.OKABE_ITO[5]}
@@ -222,9 +221,8 @@ def _km_panel(axis, issues: pd.DataFrame, by: str, order: list, title: str) -> N
             linewidth=1,
             **line_style,
         )
-    axis.set_xscale("log")
+    style.duration_axis(axis, "time since opened (log scale)", style.SPAN)
     axis.set_ylim(0, 1.02)
-    axis.set_xlabel("days since opened (log scale)", fontsize=style.SMALL)
     axis.set_ylabel("share still open", fontsize=style.SMALL)
     style.panel_title(axis, title)
     style.legend(axis, loc="lower left")
@@ -248,7 +246,7 @@ def rq3_debate(data: StudyData, result: Result | None = None) -> Figure:
             issues=pooled,
             order=order,
             column="comments_count",
-            label="comments per issue (symlog scale)",
+            label="comments per issue (log scale above 1)",
             title="Comments per issue by category",
         )
         panels.append((_rows_height(len(order)), comments))
@@ -298,9 +296,7 @@ def _category_boxes(axis, issues, order: list, column: str, label: str, title: s
     )
     axis.set_yticks(range(1, len(order) + 1), _labels(order, counts), fontsize=style.SMALL)
     axis.invert_yaxis()
-    axis.set_xscale("symlog", linthresh=1)
-    axis.set_xlim(left=0)
-    axis.set_xlabel(label, fontsize=style.SMALL)
+    style.count_axis(axis, label)
     style.panel_title(axis, title)
 
 
@@ -429,7 +425,7 @@ def _monthly_lines(axis, table: pd.DataFrame, title: str) -> None:
 
 
 def _years(axis) -> None:
-    locator = mdates.AutoDateLocator(maxticks=7)
+    locator = mdates.AutoDateLocator(minticks=2, maxticks=7)
     axis.xaxis.set_major_locator(locator)
     axis.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
 

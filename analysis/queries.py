@@ -322,7 +322,8 @@ def collection_end(
     if metadata.get("collection_end"):
         moment = pd.Timestamp(metadata["collection_end"]).tz_localize(None)
         end = pd.Series(moment, index=issues.index)
-        return end, f"open issues censored at the study's collection end, {moment:%Y-%m-%d %H:%M}"
+        note = f"open issues censored at the study's collection end, {moment:%Y-%m-%d %H:%M} UTC"
+        return end, note
     crawled = issues["repository"].map(crawl_ends)
     end = crawled.fillna(observation_end(issues))
     repositories = issues.groupby("repository").size()

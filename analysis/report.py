@@ -88,8 +88,10 @@ def _printable(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def _markdown_text(text: str) -> str:
-    # Markdown renders inline HTML, and a pipe would split the cell: escape both.
-    return html.escape(str(text), quote=False).replace("|", "\\|").replace("\n", " ")
+    # Markdown renders inline HTML, and a pipe would split the cell: escape both. A "<" before
+    # a space opens no tag, so "< 0.001" stays readable.
+    escaped = html.escape(str(text), quote=False).replace("&lt; ", "< ")
+    return escaped.replace("|", "\\|").replace("\n", " ")
 
 
 def _cells(table: pd.DataFrame) -> list[list[str]]:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import ParamSpec, TypeVar
 
 import matplotlib
+from matplotlib import ticker
 from matplotlib.figure import Figure
 
 P = ParamSpec("P")
@@ -126,6 +127,38 @@ def column_figure(panels: Sequence[Panel], nothing: str, text: str) -> Figure:
 def panel_title(axis, text: str) -> None:
     """What the panel shows, in words (the test goes in the caption)."""
     axis.set_title(text, loc="left", fontsize=8, fontweight="bold")
+
+
+# Durations in days, ticked at lengths people think in (a log axis of 10^k days is not one).
+DURATIONS = {
+    1 / 1440: "1 min",
+    1 / 24: "1 h",
+    1: "1 day",
+    7: "1 wk",
+    30: "1 mo",
+    91: "3 mo",
+    365: "1 yr",
+}
+SPAN = (1 / 1440, 1 / 24, 1, 30, 365)  # for axes from minutes to years
+
+
+def duration_axis(axis, label: str, ticks=tuple(DURATIONS)) -> None:
+    """A log x axis of durations in days, ticked in minutes, hours, days, ... (plain text
+    labels also draw much faster than the log axis' mathtext)."""
+    axis.set_xscale("log")
+    axis.xaxis.set_major_locator(ticker.FixedLocator(list(ticks)))
+    axis.xaxis.set_major_formatter(ticker.FixedFormatter([DURATIONS[t] for t in ticks]))
+    axis.xaxis.set_minor_locator(ticker.NullLocator())
+    axis.set_xlabel(label, fontsize=SMALL)
+
+
+def count_axis(axis, label: str) -> None:
+    """A symlog x axis of counts from 0, labelled with plain numbers."""
+    axis.set_xscale("symlog", linthresh=1)
+    axis.set_xlim(left=0)
+    axis.xaxis.set_major_formatter(ticker.FuncFormatter(lambda value, _: f"{value:g}"))
+    axis.xaxis.set_minor_locator(ticker.NullLocator())
+    axis.set_xlabel(label, fontsize=SMALL)
 
 
 def legend(axis, **options) -> None:

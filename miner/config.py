@@ -7,7 +7,7 @@ TOML (read with the standard library) or YAML, the same shape:
     creators = ["Ada Lovelace (Example University)"]
     version = "1.0"
     license = "CC-BY-4.0"            # of the labels and derived data, not of GitHub's texts
-    collection_end = 2024-06-30      # open issues are censored here (a date: its end, UTC)
+    collection_end = 2024-06-30      # open issues are censored here (a date: 23:59:59 UTC)
 
     [groups]
     ml = ["tensorflow/tensorflow", "pytorch/pytorch", "apache/mxnet"]
@@ -17,7 +17,7 @@ TOML (read with the standard library) or YAML, the same shape:
 from __future__ import annotations
 
 import tomllib
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 
 import yaml
@@ -70,7 +70,7 @@ STUDY_KEYS = {
 
 def load_study_metadata(path: str | Path) -> dict[str, object]:
     """The optional [study] table of a study config: {key: value}, collection_end as ISO 8601
-    UTC text (a date means the end of that day). Empty when the file has none."""
+    UTC text (a date means its last second, 23:59:59). Empty when the file has none."""
     path = Path(path)
     data = _read(path)
     study = data.get("study", {}) if isinstance(data, dict) else {}
@@ -105,7 +105,7 @@ def _utc_text(path: Path, value: object) -> str:
                 f"{path}: [study] collection_end {value!r} is not a date; write 2024-06-30"
             ) from None
     if isinstance(value, date) and not isinstance(value, datetime):
-        value = datetime.combine(value + timedelta(days=1), time())  # the end of that day
+        value = datetime.combine(value, time(23, 59, 59))  # the whole day was collected
     if not isinstance(value, datetime):
         raise ConfigError(f"{path}: [study] collection_end must be a date, not {value!r}")
     if value.tzinfo is not None:
