@@ -31,23 +31,26 @@ def out_option(default: str, what: str):
     )
 
 
+def choice_option(flag: str, choices: tuple[str, ...], help: str):
+    """An option that takes one of `choices`, the first by default."""
+    return click.option(
+        flag, type=click.Choice(choices), default=choices[0], show_default=True, help=help
+    )
+
+
 @click.command("figures")
 @db_option
 @model_option
-@click.option(
+@choice_option(
     "--estimator",
-    type=click.Choice(ESTIMATORS),
-    default="PACC",
-    show_default=True,
-    help="How category shares are estimated from the model's probabilities and its measured "
+    ESTIMATORS,
+    "How category shares are estimated from the model's probabilities and its measured "
     "error (see analysis/shares.py).",
 )
-@click.option(
+@choice_option(
     "--correction",
-    type=click.Choice(CORRECTIONS),
-    default="holm",
-    show_default=True,
-    help="Multiple-comparison correction over every test of the report: holm (family-wise "
+    CORRECTIONS,
+    "Multiple-comparison correction over every test of the report: holm (family-wise "
     "error) or fdr_bh (Benjamini–Hochberg false discovery rate).",
 )
 @out_option("reports", "the figures (PDF, PNG), tables.md, tests.csv and index.html")

@@ -241,15 +241,9 @@ def rq3_debate(data: StudyData, result: Result | None = None) -> Figure:
     pooled, order = results.pool_small(issues, "category", order)
     panels: list[style.Panel] = []
     if not issues.empty:
-        comments = partial(
-            _category_boxes,
-            issues=pooled,
-            order=order,
-            column="comments_count",
-            label="comments per issue (log scale above 1)",
-            title="Comments per issue by category",
-        )
-        panels.append((_rows_height(len(order)), comments))
+        label = "comments per issue (log scale above 1)"
+        title = "Comments per issue by category"
+        panels.append(_boxes_panel(pooled, order, "comments_count", label, title))
     timed = results.timed_issues(data)
     bands = timed.assign(comments=results.comment_band(timed["comments_count"]))
     counts = bands["comments"].value_counts()
@@ -262,15 +256,9 @@ def rq3_debate(data: StudyData, result: Result | None = None) -> Figure:
     if results.participants_known(issues):
         known = pooled[pooled["participants"].notna()]
         present = [c for c in order if c in set(known["category"])]
-        participants = partial(
-            _category_boxes,
-            issues=known,
-            order=present,
-            column="participants",
-            label="author + distinct commenters",
-            title="Participants per issue by category",
-        )
-        panels.append((_rows_height(len(present)), participants))
+        title = "Participants per issue by category"
+        label = "author + distinct commenters"
+        panels.append(_boxes_panel(known, present, "participants", label, title))
     dunn = any(name.startswith("post-hoc") for name in result.tables)
     parts = [
         "boxes: quartiles, whiskers 1.5 IQR, categories under "
@@ -282,6 +270,14 @@ def rq3_debate(data: StudyData, result: Result | None = None) -> Figure:
         "closed-only Spearman correlations in tables.md",
     ]
     return style.column_figure(panels, NO_CATEGORY, _column_caption(data, parts))
+
+
+def _boxes_panel(issues, order: list, column: str, label: str, title: str) -> style.Panel:
+    """A panel of one box per category, tall enough for its rows."""
+    draw = partial(
+        _category_boxes, issues=issues, order=order, column=column, label=label, title=title
+    )
+    return _rows_height(len(order)), draw
 
 
 def _category_boxes(axis, issues, order: list, column: str, label: str, title: str) -> None:

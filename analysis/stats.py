@@ -3,8 +3,9 @@
 Wilson intervals (statsmodels), chi-square and Cramér's V (scipy), Kaplan–Meier, log-rank and Cox
 proportional hazards (lifelines), Kruskal–Wallis and Spearman (scipy), Dunn's post-hoc test
 (scikit-posthocs), Mann–Kendall (pymannkendall), multiple-comparison correction (statsmodels) and
-bootstrap confidence intervals of effect sizes (scipy). Only the Gini coefficient and the top-k
-share are computed here: each is one line.
+bootstrap confidence intervals of effect sizes (scipy). Computed here: the Gini coefficient and
+the top-k share (one line each), epsilon² (H / (n - 1)), Cramér's V of many bootstrap resamples at
+once, and the Fisher-z interval of Spearman's rho.
 """
 
 from __future__ import annotations
@@ -339,29 +340,26 @@ def dunn(values: pd.Series, groups: pd.Series, order: Sequence[str]) -> pd.DataF
 
 def spearman(x: pd.Series, y: pd.Series) -> StatResult:
     """Spearman rank correlation of two paired series (pairs with a missing value dropped),
-    with the bootstrap interval of rho."""
+    with the 95% interval of rho from Fisher's z and Bonett & Wright's (2000) standard error,
+    sqrt((1 + rho² / 2) / (n - 3)): a bootstrap would re-rank every resample, minutes for
+    the 34k-issue study."""
     pairs = pd.concat([x, y], axis=1).dropna()
-    if len(pairs) < 3 or pairs.nunique().min() < 2:
-        raise NotEnoughDataError("a Spearman correlation needs 3 pairs that vary")
-    first, second = pairs.iloc[:, 0].to_numpy(float), pairs.iloc[:, 1].to_numpy(float)
-    result = scipy_stats.spearmanr(first, second)
-    low, high = bootstrap_interval((first, second), _rho, paired=True)
+    if len(pairs) < 4 or pairs.nunique().min() < 2:
+        raise NotEnoughDataError("a Spearman correlation needs 4 pairs that vary")
+    result = scipy_stats.spearmanr(pairs.iloc[:, 0], pairs.iloc[:, 1])
+    rho, n = float(result.statistic), len(pairs)
+    spread = scipy_stats.norm.ppf(0.975) * np.sqrt((1 + rho**2 / 2) / (n - 3))
+    centre = np.arctanh(np.clip(rho, -0.999999, 0.999999))
     return StatResult(
         test="Spearman",
-        statistic=float(result.statistic),
+        statistic=rho,
         p_value=float(result.pvalue),
-        n=len(pairs),
-        effect=float(result.statistic),
+        n=n,
+        effect=rho,
         effect_name="rho",
-        effect_low=low,
-        effect_high=high,
+        effect_low=float(np.tanh(centre - spread)),
+        effect_high=float(np.tanh(centre + spread)),
     )
-
-
-def _rho(x: np.ndarray, y: np.ndarray, axis: int = -1) -> np.ndarray:
-    """Spearman's rho along `axis`: Pearson's r of the ranks."""
-    ranks = scipy_stats.rankdata(x, axis=axis), scipy_stats.rankdata(y, axis=axis)
-    return scipy_stats.pearsonr(*ranks, axis=axis).statistic
 
 
 def gini(values: pd.Series | np.ndarray) -> float:

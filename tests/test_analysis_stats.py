@@ -91,6 +91,11 @@ def test_spearman_by_hand():
     result = stats.spearman(pd.Series([1, 2, 3, 4, 5]), pd.Series([2, 1, 4, 3, 5.0]))
     assert result.statistic == pytest.approx(0.8)
     assert result.n == 5
+    # Fisher z: atanh(0.8) ± 1.96 · sqrt((1 + 0.8²/2) / 2), back through tanh.
+    spread = scipy_stats.norm.ppf(0.975) * math.sqrt(1.32 / 2)
+    assert result.effect_low == pytest.approx(math.tanh(math.atanh(0.8) - spread))
+    assert result.effect_high == pytest.approx(math.tanh(math.atanh(0.8) + spread))
+    assert (result.effect_low, result.effect_high) == pytest.approx((-0.457, 0.991), abs=1e-3)
     with_missing = stats.spearman(pd.Series([1, 2, 3, 4, 5, 6]), pd.Series([2, 1, 4, 3, 5, None]))
     assert with_missing.statistic == pytest.approx(0.8)
 
