@@ -13,6 +13,7 @@ from functools import partial
 import matplotlib.dates as mdates
 import numpy as np
 import pandas as pd
+from matplotlib import ticker
 from matplotlib.figure import Figure
 
 from analysis import results, stats, style
@@ -308,7 +309,6 @@ def rq4_people(data: StudyData, result: Result | None = None) -> Figure:
     top = f"top{results.TOP_K}_share"
     panels: list[style.Panel] = []
     if not table.empty:
-        rows = _rows_height(table["category"].nunique())
         gini = partial(
             _role_dots,
             table=table,
@@ -316,20 +316,25 @@ def rq4_people(data: StudyData, result: Result | None = None) -> Figure:
             label="Gini coefficient of issues per person",
             title="Concentration of issues among people",
         )
+        panels.append((_rows_height(table["category"].nunique()), gini))
+    # With at most k people, the top k handle everything: a share of 1 that says nothing.
+    crowded = table[table["people"] > results.TOP_K] if not table.empty else table
+    if not crowded.empty:
         busiest = partial(
             _role_dots,
-            table=table,
+            table=crowded,
             column=top,
             label=f"share of issues of the top {results.TOP_K} people",
             title=f"Share handled by the {results.TOP_K} busiest people",
         )
-        panels += [(rows, gini), (rows, busiest)]
+        panels.append((_rows_height(crowded["category"].nunique()), busiest))
     authors = result.tables.get("member_authors", pd.DataFrame())
     if not authors.empty:
         panels.append((_rows_height(len(authors)), partial(_members, authors=authors)))
     parts = [
         "people counted once per issue they opened, closed or commented on",
         f"role and category pairs known for fewer than {results.MIN_GROUP_SIZE} issues left out",
+        f"top-{results.TOP_K} shares only where more than {results.TOP_K} people take part",
         _tested(result, "member authors by category", "chi-square of members by category"),
         "" if not authors.empty else "members' share not shown: author_association unknown",
     ]
@@ -353,7 +358,7 @@ def _role_dots(axis, table: pd.DataFrame, column: str, label: str, title: str) -
     axis.set_xlim(0, 1)
     axis.set_xlabel(label, fontsize=style.SMALL)
     style.panel_title(axis, title)
-    style.legend(axis, loc="lower right")
+    style.legend(axis, loc="best")
 
 
 def _members(axis, authors: pd.DataFrame) -> None:
@@ -383,7 +388,8 @@ def rq5_trends(data: StudyData, result: Result | None = None) -> Figure:
         lines = partial(_monthly_lines, table=by_category[system], title=title)
         panels.append((_lines_height(by_category[system]), lines))
     monthly = result.tables.get("monthly_system_share")
-    if monthly is not None and monthly["share"].notna().any():
+    # A trend needs points: fewer than Mann–Kendall's four months is a panel of dots.
+    if monthly is not None and monthly["share"].notna().sum() >= 4:
         panels.append((1.8, partial(_system_share, monthly=monthly)))
     parts = [
         "months before a repository's first or after its last issue left blank",
@@ -413,6 +419,7 @@ def _monthly_lines(axis, table: pd.DataFrame, title: str) -> None:
         total = format_number(table[column].sum())
         axis.plot(dates, table[column], label=f"{column} ({total})", linewidth=0.9, **line_style)
     axis.set_ylim(bottom=0)
+    axis.yaxis.set_major_locator(ticker.MaxNLocator(integer=True))
     axis.set_ylabel("issues per month", fontsize=style.SMALL)
     _years(axis)
     style.panel_title(axis, title)
@@ -430,6 +437,7 @@ def _system_share(axis, monthly: pd.DataFrame) -> None:
     dates = monthly.index.to_timestamp()
     line = {"color": style.OKABE_ITO[0], "linewidth": 0.9, "markersize": 2.5}
     axis.plot(dates, monthly["share"], ".-", **line)
+    axis.set_xlim(dates.min(), dates.max())  # the same months as the panels above
     axis.set_ylim(0, 1)
     axis.set_ylabel("share of categorized issues", fontsize=style.SMALL)
     _years(axis)
