@@ -5,14 +5,18 @@ no licence to redistribute them), may carry personal data, and can be fetched ag
 `url` column; the dataset holds references, metadata and our labels. Annotator notes stay out
 for the same reason: they may quote the issue.
 
-Every column is declared once in `TABLES` (type, unit, meaning, derivation); the CSV writer,
-the data dictionary and the Frictionless schema are all generated from it.
+Every column is declared once in `TABLES` (type, unit, meaning, derivation, whether it holds a
+GitHub login); the CSV writer, the data dictionary, the Frictionless schema and the login
+pseudonymization are all generated from it. Keys are declared once in `PRIMARY_KEYS`.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import logging
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,24 +33,34 @@ from db.csvfiles import neutralize_formula
 log = logging.getLogger(__name__)
 
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
-LICENSE_NOTE = (
-    "Metadata and labels: CC-BY-4.0. Issue texts are not included; they remain their "
-    "authors' and can be read at each issue's url."
+NOT_STATED = "not stated"
+UPSTREAM_LICENSE = (
+    "no license granted; the issue texts and metadata come from GitHub, where their authors "
+    "keep their rights and GitHub's Terms of Service let others view public content, not "
+    "redistribute it. The texts are therefore left out and every row links to its issue; "
+    "whether sharing the metadata is allowed where you use it is for you to check"
 )
+LOGIN_KEY_ENV = "MLISSUES_LOGIN_KEY"
 
 
 class ExportError(ValueError):
     """The written dataset does not validate against its own datapackage.json."""
 
 
+class MissingLoginKeyError(ValueError):
+    """Pseudonymizing logins needs a key, and none was given."""
+
+
 @dataclass(frozen=True)
 class Field:
-    """One CSV column: Frictionless type, unit and meaning (with how it is derived)."""
+    """One CSV column: Frictionless type, unit and meaning (with how it is derived); `login`
+    marks a column of GitHub logins (personal data, pseudonymized on request)."""
 
     name: str
     type: str
     description: str
     unit: str = ""
+    login: bool = False
 
 
 TABLES: dict[str, list[Field]] = {
@@ -83,7 +97,14 @@ TABLES: dict[str, list[Field]] = {
         Field(
             "closed",
             "boolean",
-            "state is closed and closed_at is known: the event of the survival analysis.",
+            "state is closed, closed_at is known and no later than the end of observation: "
+            "the event of the survival analysis.",
+        ),
+        Field(
+            "close_time_unknown",
+            "boolean",
+            "state is closed but closed_at is missing: closed at an unknown time. Such issues "
+            "have no duration; time analyses leave them out (they never count as open).",
         ),
         Field(
             "time_to_close_days",
@@ -96,9 +117,11 @@ TABLES: dict[str, list[Field]] = {
         Field(
             "duration_days",
             "number",
-            "time_to_close_days for closed issues; for open ones "
-            "the time from created_at to the end of observation (the latest created_at, "
-            "updated_at or closed_at stored for the repository): the censoring time.",
+            "time_to_close_days for closed issues; for open ones the time from created_at to "
+            "the end of observation, the censoring time: the study's collection end when the "
+            "study file gives one, else the end of the repository's latest crawl, else the "
+            "latest created_at, updated_at or closed_at stored for the repository (the "
+            "datasheet says which). Empty when close_time_unknown.",
             "days",
         ),
         Field(
@@ -115,14 +138,24 @@ TABLES: dict[str, list[Field]] = {
             "when the issue has comments but their authors are unknown.",
             "people",
         ),
-        Field("author", "string", "Login of the issue author (public GitHub login)."),
+        Field(
+            "author",
+            "string",
+            "Login of the issue author (public GitHub login; its keyed hash when pseudonymized).",
+            login=True,
+        ),
         Field(
             "author_association",
             "string",
             "GitHub's author_association (OWNER, MEMBER, "
             "COLLABORATOR, CONTRIBUTOR, NONE, ...); a placeholder in some sources.",
         ),
-        Field("closed_by", "string", "Login of who closed the issue, when known."),
+        Field(
+            "closed_by",
+            "string",
+            "Login of who closed the issue, when known (its keyed hash when pseudonymized).",
+            login=True,
+        ),
         Field("labels", "string", "GitHub label names, sorted, joined with '; '."),
         Field(
             "category",
@@ -195,7 +228,12 @@ TABLES: dict[str, list[Field]] = {
     ],
     "people": [
         Field("issue_id", "integer", "The issue (issues.issue_id)."),
-        Field("login", "string", "Public GitHub login."),
+        Field(
+            "login",
+            "string",
+            "Public GitHub login (its keyed hash when pseudonymized).",
+            login=True,
+        ),
         Field(
             "role", "string", "author, closer (closed_by or the last 'closed' event) or commenter."
         ),
@@ -220,6 +258,14 @@ TABLES: dict[str, list[Field]] = {
         Field("created_at", "datetime", "When the prediction was made.", "UTC"),
     ],
 }
+# What identifies a row of each table; every other table refers to issues by issue_id.
+PRIMARY_KEYS: dict[str, list[str]] = {
+    "issues": ["issue_id"],
+    "annotations": ["issue_id", "annotator", "kind"],
+    "labels": ["issue_id", "label"],
+    "people": ["issue_id", "login", "role"],
+    "predictions": ["issue_id", "model_version"],
+}
 
 
 # --- frames ---------------------------------------------------------------------------------
@@ -237,7 +283,8 @@ def _issues_table(data: StudyData) -> pd.DataFrame:
 
 
 def dataset_tables(engine: Engine, data: StudyData) -> dict[str, pd.DataFrame]:
-    """The exported tables, columns in the order of `TABLES`."""
+    """The exported tables, columns in the order of `TABLES`; rows of the other tables only
+    for exported issues (no pull requests), one per primary key."""
     frames = {
         "issues": _issues_table(data),
         "annotations": queries.read_annotations(engine),
@@ -245,7 +292,43 @@ def dataset_tables(engine: Engine, data: StudyData) -> dict[str, pd.DataFrame]:
         "people": data.people,
         "predictions": queries.read_predictions(engine, data.model_version),
     }
-    return {name: frames[name][[f.name for f in TABLES[name]]] for name in TABLES}
+    ids = frames["issues"]["issue_id"]
+    tables = {}
+    for name, fields in TABLES.items():
+        frame = frames[name][[f.name for f in fields]]
+        frame = frame[frame["issue_id"].isin(ids)].drop_duplicates(PRIMARY_KEYS[name])
+        tables[name] = frame.reset_index(drop=True)
+    return tables
+
+
+def read_login_key(given: str | None) -> bytes:
+    """The pseudonymization key: `given`, else the MLISSUES_LOGIN_KEY environment variable."""
+    key = given or os.environ.get(LOGIN_KEY_ENV, "")
+    if not key:
+        raise MissingLoginKeyError(
+            f"pseudonymizing logins needs a key: pass --login-key or set {LOGIN_KEY_ENV}"
+        )
+    return key.encode("utf-8")
+
+
+def pseudonym(login: str, key: bytes) -> str:
+    """A login's keyed hash (HMAC-SHA256, hex): the same login gives the same pseudonym in
+    every table, and without the key nobody can test a guess."""
+    return hmac.new(key, login.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def pseudonymize(tables: dict[str, pd.DataFrame], key: bytes) -> dict[str, pd.DataFrame]:
+    """Every login column (Field.login) replaced by its pseudonym; missing logins stay so."""
+    out = {}
+    for name, frame in tables.items():
+        frame = frame.copy()
+        for f in TABLES[name]:
+            if f.login:
+                frame[f.name] = frame[f.name].map(
+                    lambda login: pseudonym(login, key) if isinstance(login, str) else login
+                )
+        out[name] = frame
+    return out
 
 
 def _to_csv(frame: pd.DataFrame, fields: list[Field], path: Path) -> None:
@@ -293,7 +376,28 @@ def agreement(annotations: pd.DataFrame) -> dict:
     }
 
 
-def datasheet(data: StudyData, tables: dict[str, pd.DataFrame]) -> str:
+def _stated(metadata: dict, key: str) -> str:
+    value = metadata.get(key)
+    if not value:
+        return NOT_STATED
+    return "; ".join(value) if isinstance(value, list) else str(value)
+
+
+def _logins(tables: dict[str, pd.DataFrame]) -> dict[str, int]:
+    """Distinct values of each login column, and of all of them together."""
+    columns = {
+        f"{name}.{f.name}": tables[name][f.name].dropna()
+        for name, fields in TABLES.items()
+        for f in fields
+        if f.login
+    }
+    counts = {column: int(values.nunique()) for column, values in columns.items()}
+    counts["all"] = int(pd.concat(list(columns.values())).nunique())
+    return counts
+
+
+def datasheet(data: StudyData, tables: dict[str, pd.DataFrame], pseudonymized: bool) -> str:
+    """The datasheet (Gebru et al.): what the study file states, else 'not stated'."""
     issues = tables["issues"]
     per_repo = (
         issues.groupby(["group", "repository"])
@@ -315,30 +419,64 @@ def datasheet(data: StudyData, tables: dict[str, pd.DataFrame]) -> str:
     )
     alpha = "n/a" if stats["alpha"] is None else f"{stats['alpha']:.3f}"
     raw = "n/a" if stats["agreement"] is None else f"{stats['agreement']:.1%}"
+    logins = _logins(tables)
+    meta = data.metadata
     return DATASHEET.format(
+        title=_stated(meta, "title") if meta.get("title") else DEFAULT_TITLE,
+        creators=_stated(meta, "creators"),
+        version=_stated(meta, "version"),
+        license=_stated(meta, "license"),
+        contact=_stated(meta, "contact"),
+        upstream=UPSTREAM_LICENSE,
+        collection_end=_stated(meta, "collection_end"),
+        first=f"{issues['created_at'].min():%Y-%m-%d}",
+        last=f"{issues['created_at'].max():%Y-%m-%d}",
+        censoring=data.censoring,
         composition=composition,
         n=len(issues),
         human=counts["human"],
         classifier=counts["classifier"],
         none=counts["none"],
+        unknown_close=int(issues["close_time_unknown"].sum()),
         model=data.model_version or "none",
         annotators=", ".join(annotators) or "none",
         shared=stats["issues"],
         alpha=alpha,
         raw=raw,
-        license=LICENSE_NOTE,
+        logins=logins["all"],
+        login_columns=", ".join(f"{c} ({n})" for c, n in logins.items() if c != "all"),
+        login_form=LOGINS_PSEUDONYMIZED if pseudonymized else LOGINS_AS_IS,
     )
 
 
-DATASHEET = """# Datasheet: system-related issues in ML frameworks
+DEFAULT_TITLE = "system-related issues in ML frameworks"
+LOGINS_AS_IS = (
+    "In this export they appear as they are on GitHub. `mlissues export "
+    "--pseudonymize-logins` replaces each with its keyed hash instead."
+)
+LOGINS_PSEUDONYMIZED = (
+    "In this export each is replaced by its keyed hash (HMAC-SHA256, hex), the same in "
+    "every table, so one person's issues can still be counted together; the key stays "
+    "with the publisher and is in no file of the dataset. Logins can still be recovered "
+    "by whoever holds the key, or by matching public activity (dates, repositories)."
+)
 
-Following Gebru et al., "Datasheets for Datasets" (CACM 2021), in brief.
+DATASHEET = """# Datasheet: {title}
+
+Following Gebru et al., "Datasheets for Datasets" (CACM 2021). Values the study file does not
+give are marked "not stated".
+
+- Creators: {creators}
+- Version: {version}
+- Contact: {contact}
+- License of this dataset (labels, predictions and derived columns): {license}
+- License of the upstream data (GitHub issue texts and metadata): {upstream}.
 
 ## Motivation
 Built to study system-related issues (performance, memory, build, configuration, concurrency,
 hardware, I/O, communication, conversion) in machine-learning frameworks: how often each kind
 occurs, how long it takes to close, how much debate it draws, who handles it, and how that
-changes over time. Regenerate it with `mlissues export` from the study database.
+changes over time. Created by: {creators}.
 
 ## Composition
 {n} GitHub issues (pull requests excluded):
@@ -348,58 +486,104 @@ Each issue has at most one category from the taxonomy in `taxonomy/system_issues
 (15 system-related categories and NSR, not system-related): {human} from humans,
 {classifier} decided by model {model} (every decision, abstained or not), {none} not classified.
 Tables: issues, annotations, labels (GitHub labels), people (authors, closers, commenters),
-predictions. See data_dictionary.md for every column.
+predictions; `datapackage.json` declares their primary keys and the references to
+issues.issue_id. See data_dictionary.md for every column.
 
-## Collection
-Issues, comments, labels and events were crawled from the GitHub REST API, or imported from
-published research data in the same shape (`../shared/corpus`: Denchmark, MHNurf, Makkouk et
-al. ICSME 2022, Tambon et al. EMSE 2023, perfBugMiner) or from study metadata without texts
-(Makkouk et al.: synthetic negative ids, empty titles). Ids in the corpus are synthetic.
+Issue titles and bodies are not included: they belong to their authors, and each row links to
+its issue.
 
-## Labeling and agreement
-Annotators: {annotators}. Each labels one primary category per issue following the project
-codebook; disagreements are adjudicated. Over the {shared} issues labeled by two or more
-annotators: Krippendorff's alpha (nominal) = {alpha}, raw agreement = {raw}.
-Labels from the Makkouk et al. study are its performance root causes mapped onto our taxonomy
-only where they match plainly (miner/makkouk.py, ROOT_CAUSE_CODES).
+### Personal data: GitHub logins
+The dataset holds {logins} distinct GitHub logins, in {login_columns}. They are public on
+GitHub, and kept because RQ4 (who opens, closes and discusses which issues) needs to count each
+person's issues together. {login_form}
+Annotator names (annotations.annotator) are the project's annotators or source studies, not
+GitHub logins. To have your login removed, ask the contact above; the maintainers then delete
+it from the database and publish a new version. Do not use the logins to contact, profile or
+rank individuals.
 
-## Limits
-- Issue texts are not included ({license}).
-- Logins are public GitHub logins; comment authors are unknown for most corpus comments, so
-  participants and commenter concentration are partial.
-- author_association and some counts are placeholders in parts of the corpus (see its README).
-- Time to close depends on when the data was observed: open issues are censored at the latest
-  time stored for their repository.
-- Classifier categories carry the classifier's errors; use category_source to separate them.
+## Collection process
+Issues, comments, labels and events were crawled from the GitHub REST API (`mlissues crawl`),
+or imported from published research data in the same shape (`../shared/corpus`: Denchmark,
+MHNurf, Makkouk et al. ICSME 2022, Tambon et al. EMSE 2023, perfBugMiner) or from study
+metadata without texts (Makkouk et al.: synthetic negative ids, empty titles). Ids in the
+corpus are synthetic.
+Collection window: issues opened from {first} to {last}; collection end: {collection_end}.
+Time to close: {censoring}. {unknown_close} issue(s) are closed without a close date
+(close_time_unknown): they have no time to close and do not count as open.
+
+## Preprocessing, cleaning and labeling
+Pull requests are dropped; times are UTC. Annotators: {annotators}. Each labels one primary
+category per issue following the project codebook; disagreements are adjudicated. Over the
+{shared} issues labeled by two or more annotators: Krippendorff's alpha (nominal) = {alpha},
+raw agreement = {raw}. Labels from the Makkouk et al. study are its performance root causes
+mapped onto our taxonomy only where they match plainly (miner/makkouk.py, ROOT_CAUSE_CODES).
+Categories of unlabeled issues are the model's decisions; category_source says which.
+
+## Uses
+Intended: research on how ML frameworks' system-related issues arise, are discussed and are
+closed; training and evaluating issue classifiers (use category_source to keep human labels
+apart). Beware: classifier categories carry the classifier's errors; comment authors are
+unknown for most corpus comments, so participants and commenter concentration are partial;
+author_association is a placeholder ("NONE") in parts of the corpus; time to close depends on
+the collection end. Not for: contacting, profiling, ranking or judging individual
+contributors.
+
+## Distribution
+Distributed as CSV files with data_dictionary.md, this datasheet and a Frictionless
+datapackage.json, regenerated by `mlissues export`. License of this dataset: {license}.
+Upstream data: {upstream}.
+
+## Maintenance
+Maintained by: {creators} (contact: {contact}). Version {version}; a new version is exported
+from the study database after new crawls, labels or removals (`mlissues export`). Errata and
+removal requests go to the contact.
 """
 
 
 # --- package --------------------------------------------------------------------------------
 
 
-def datapackage(tables: dict[str, pd.DataFrame]) -> dict:
-    """A Frictionless data package descriptor for the CSV files."""
+def _schema(name: str) -> dict:
+    schema = {
+        "fields": [
+            {"name": f.name, "type": f.type, "description": f.description} for f in TABLES[name]
+        ],
+        "primaryKey": PRIMARY_KEYS[name],
+    }
+    if name != "issues":
+        schema["foreignKeys"] = [
+            {"fields": "issue_id", "reference": {"resource": "issues", "fields": "issue_id"}}
+        ]
+    return schema
+
+
+def datapackage(tables: dict[str, pd.DataFrame], metadata: dict | None = None) -> dict:
+    """A Frictionless data package descriptor for the CSV files, with primary and foreign
+    keys; the license only when the study file states one."""
+    metadata = metadata or {}
     resources = [
         {
             "name": name,
             "path": f"{name}.csv",
             "format": "csv",
             "encoding": "utf-8",
-            "schema": {
-                "fields": [
-                    {"name": f.name, "type": f.type, "description": f.description}
-                    for f in TABLES[name]
-                ]
-            },
+            "schema": _schema(name),
         }
         for name in tables
     ]
-    return {
+    package = {
         "name": "mlissues-system-issues",
-        "title": "System-related issues in ML frameworks",
-        "licenses": [{"name": "CC-BY-4.0", "title": LICENSE_NOTE}],
+        "title": metadata.get("title", "System-related issues in ML frameworks"),
+        "description": f"License of the upstream data: {UPSTREAM_LICENSE}.",
         "resources": resources,
     }
+    if metadata.get("version"):
+        package["version"] = metadata["version"]
+    if metadata.get("license"):
+        package["licenses"] = [{"name": metadata["license"]}]
+    if metadata.get("creators"):
+        package["contributors"] = [{"title": name} for name in metadata["creators"]]
+    return package
 
 
 def validate_package(path: Path) -> None:
@@ -410,23 +594,30 @@ def validate_package(path: Path) -> None:
 
 
 def export_dataset(
-    engine: Engine, out_dir: str | Path, model_version: str | None = None
+    engine: Engine,
+    out_dir: str | Path,
+    model_version: str | None = None,
+    login_key: bytes | None = None,
 ) -> list[Path]:
     """Write the dataset into out_dir and validate it; returns the files written. The issues
-    table carries one model's decisions (queries.choose_model; `model_version` to pick)."""
+    table carries one model's decisions (queries.choose_model; `model_version` to pick). With
+    `login_key`, every login is replaced by its keyed hash (`pseudonymize`); the key itself is
+    written nowhere."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     data = load_study(engine, model_version)
     require_issues(data)
     tables = dataset_tables(engine, data)
+    if login_key is not None:
+        tables = pseudonymize(tables, login_key)
     written = []
     for name, frame in tables.items():
         _to_csv(frame, TABLES[name], out_dir / f"{name}.csv")
         written.append(out_dir / f"{name}.csv")
     documents = {
         "data_dictionary.md": data_dictionary(),
-        "datasheet.md": datasheet(data, tables),
-        "datapackage.json": json.dumps(datapackage(tables), indent=2) + "\n",
+        "datasheet.md": datasheet(data, tables, pseudonymized=login_key is not None),
+        "datapackage.json": json.dumps(datapackage(tables, data.metadata), indent=2) + "\n",
     }
     for name, text in documents.items():
         (out_dir / name).write_text(text, encoding="utf-8")

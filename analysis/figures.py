@@ -8,12 +8,16 @@ Each figure's caption names the source of its categories and their counts.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 
+import matplotlib.dates as mdates
 import numpy as np
 import pandas as pd
+from matplotlib import ticker
 from matplotlib.figure import Figure
 
 from analysis import results, stats, style
+from analysis.formatting import describe_test, format_number
 from analysis.queries import StudyData
 from analysis.results import Result
 from taxonomy import default_taxonomy
@@ -24,19 +28,6 @@ NO_CATEGORY = "no issue has a category yet"
 
 def _caption(figure: Figure, data: StudyData, extra: str = "") -> None:
     style.caption(figure, data.source_note() + (f"; {extra}" if extra else ""))
-
-
-def _test_line(result: Result, name: str) -> str:
-    test = result.tests.get(name)
-    if test is None:
-        return f"{name}: not computed"
-    effect = f", {test.effect_name} = {test.effect:.3g}" if test.effect is not None else ""
-    return f"{test.test}: {test.statistic:.3g}, {format_p(test.p_value)}{effect}, n = {test.n}"
-
-
-def format_p(p_value: float) -> str:
-    """APA style: exact above 0.001, else a bound (a p of 0.0 is only a float underflow)."""
-    return f"p = {p_value:.2g}" if p_value >= 0.001 else "p < 0.001"
 
 
 # --- RQ1 ------------------------------------------------------------------------------------
@@ -98,61 +89,144 @@ def _share_bars(axis, table: pd.DataFrame, key: str) -> None:
     axis.invert_yaxis()
 
 
+# --- column-wide figures (RQ2–RQ5) ---------------------------------------------------------
+#
+# Each is a stack of panels at single-column width (style.COLUMN_WIDTH). A panel that would be
+# empty or trivial is left out, titles say what a panel shows, and the caption carries the
+# estimator, n and the tests with their adjusted p-values.
+
+CURVES = 5  # Kaplan–Meier curves per panel: the largest values, the rest pooled into a sixth
+ROW_HEIGHT = 0.16  # inches per category row
+
+
+def _result(data: StudyData, result: Result | None, key: str) -> Result:
+    """The given Result, else the report's (p-values adjusted over the whole report)."""
+    return result or results.study_results(data)[key]
+
+
+def _column_caption(data: StudyData, parts: list[str]) -> str:
+    return "; ".join([*[p for p in parts if p], data.source_note()]) + "."
+
+
+def _tested(result: Result, name: str, label: str) -> str:
+    """'label: <test line>' for the caption; '' when the test was not computed."""
+    test = result.tests.get(name)
+    return f"{label}: {describe_test(test)}" if test else ""
+
+
+def _rows_height(rows: int) -> float:
+    return 0.55 + ROW_HEIGHT * max(rows, 3)
+
+
+def _labels(keys, counts) -> list[str]:
+    return [f"{key} ({format_number(counts[key])})" for key in keys]
+
+
 # --- RQ2 ------------------------------------------------------------------------------------
 
 
 @style.styled
 def rq2_time(data: StudyData, result: Result | None = None) -> Figure:
-    """Time to close: box plots (log scale) and Kaplan–Meier curves per category and group."""
-    result = result or results.time_to_close(data)
-    figure, (box, km_category, km_group) = style.new_figure(3, width=13, height=4.6)
-    issues = data.categorized
-    closed = issues[issues["closed"]]
-    order = results.category_order(closed["category"])
-    if closed.empty:
-        style.empty_panel(box, NO_CATEGORY if issues.empty else "no categorized issue is closed")
-    else:
-        values = [closed.loc[closed["category"] == c, "time_to_close_days"] for c in order]
-        box.boxplot(
-            [np.maximum(v, MIN_DAYS) for v in values], orientation="horizontal", showfliers=False
-        )
-        box.set_yticks(
-            range(1, len(order) + 1),
-            [f"{c} ({len(v)})" for c, v in zip(order, values, strict=True)],
-        )
-        box.invert_yaxis()
-        box.set_xscale("log")
-        box.set_xlabel("days to close (closed issues, log scale)")
-        box.set_title(_test_line(result, "time to close by category (closed issues)"), fontsize=8)
-    big = results.big_categories(issues) if not issues.empty else []
-    _km_panel(km_category, issues, "category", big, result, "survival by category")
-    groups = sorted(data.issues["group"].unique())
-    _km_panel(km_group, data.issues, "group", groups, result, "survival by group")
-    _caption(figure, data, "open issues censored at the last time stored for their repository")
-    return figure
+    """Kaplan–Meier median time to close per category with its 95% interval, and the curves
+    of the largest categories and of the groups; open issues censored."""
+    result = _result(data, result, "rq2_time")
+    timed = results.timed_issues(data)
+    categorized = timed[timed["category_source"] != "none"]
+    table = result.tables["per_category"]
+    panels: list[style.Panel] = []
+    if timed["closed"].any():
+        if not table.empty:
+            panels.append((_rows_height(len(table)), partial(_medians, table=table)))
+        if categorized["category"].nunique() > 1:
+            largest, order = _largest(categorized, "category", "categories")
+            title = "Share still open: largest categories"
+            panels.append(
+                (2.1, partial(_km_panel, issues=largest, by="category", order=order, title=title))
+            )
+        if timed["group"].nunique() > 1:
+            order = sorted(timed["group"].unique())
+            title = "Share still open by group"
+            panels.append(
+                (2.1, partial(_km_panel, issues=timed, by="group", order=order, title=title))
+            )
+    parts = [
+        f"Kaplan–Meier estimates over {format_number(len(timed))} issues with a known time",
+        data.censoring,
+        *_unknown_close(data),
+        _tested(result, "time to close by category", "log-rank test across categories"),
+        _tested(result, "time to close by group", "across groups"),
+        "Cox hazard ratios against NSR and the largest group in tables.md",
+    ]
+    nothing = NO_CATEGORY if data.categorized.empty else "no issue is closed"
+    return style.column_figure(panels, nothing, _column_caption(data, parts))
 
 
-def _km_panel(axis, issues, by: str, keys: list, result: Result, test_name: str) -> None:
-    if not keys:
-        style.empty_panel(axis, f"no {by} with at least {results.MIN_GROUP_SIZE} issues")
-        return
-    for key, line_style in zip(keys, style.styles(), strict=False):
+def _unknown_close(data: StudyData) -> list[str]:
+    unknown = int(data.issues["close_time_unknown"].sum())
+    return [f"{unknown} closed without a close date left out"] if unknown else []
+
+
+def _medians(axis, table: pd.DataFrame) -> None:
+    """Median days to close with 95% whiskers, one row per category (log scale); a median
+    or bound never reached is drawn at the right edge as an arrow."""
+    rows = np.arange(len(table))
+    reached = np.isfinite(table["km_median_days"])
+    right = _right_edge(table)
+    median = np.maximum(table["km_median_days"].where(reached, right), MIN_DAYS)
+    low = np.maximum(table["km_median_low"].fillna(MIN_DAYS), MIN_DAYS)
+    high = table["km_median_high"].where(np.isfinite(table["km_median_high"]), right)
+    axis.hlines(rows, low, high, color=style.OKABE_ITO[0], linewidth=1.2)
+    axis.plot(median[reached], rows[reached], "o", color=style.OKABE_ITO[0], markersize=3.5)
+    axis.plot(median[~reached], rows[~reached], ">", color=style.OKABE_ITO[5], markersize=4)
+    timed = table.set_index("category")[["closed", "open_censored"]].sum(axis=1)
+    axis.set_yticks(rows, _labels(table["category"], timed), fontsize=style.SMALL)
+    axis.set_ylim(len(table) - 0.5, -0.5)
+    style.duration_axis(axis, "time to close (log scale): median and 95% CI")
+    axis.set_xlim(right=right * 1.5)
+    style.panel_title(axis, "Median time to close by category")
+    if not reached.all():
+        note = {"ha": "right", "va": "bottom", "fontsize": 6, "color": style.OKABE_ITO[5]}
+        axis.text(0.99, 0.01, "▶ median not reached", transform=axis.transAxes, **note)
+
+
+def _right_edge(table: pd.DataFrame) -> float:
+    finite = table[["km_median_days", "km_median_high"]].to_numpy(float)
+    finite = finite[np.isfinite(finite)]
+    return float(finite.max()) * 2 if finite.size else 1.0
+
+
+def _largest(issues: pd.DataFrame, by: str, plural: str) -> tuple[pd.DataFrame, list[str]]:
+    """The CURVES largest values of `by`, the rest pooled into one 'N other <plural>' value."""
+    counts = issues[by].value_counts()
+    ranked = counts.sort_index().sort_values(ascending=False, kind="stable").index
+    keep = list(ranked[:CURVES])
+    rest = len(ranked) - len(keep)
+    if rest == 0:
+        return issues, keep
+    other = f"{rest} other {plural}" if rest > 1 else str(ranked[-1])
+    pooled = issues.assign(**{by: issues[by].where(issues[by].isin(keep), other)})
+    return pooled, [*keep, other]
+
+
+def _km_panel(axis, issues: pd.DataFrame, by: str, order: list, title: str) -> None:
+    counts = issues[by].value_counts()
+    for key, line_style in zip(order, style.styles(), strict=False):
         part = issues[issues[by] == key]
-        fitter = stats.kaplan_meier(part["duration_days"], part["closed"], f"{key}")
+        fitter = stats.kaplan_meier(part["duration_days"], part["closed"], str(key))
         survival = fitter.survival_function_.iloc[:, 0]
         axis.step(
             np.maximum(survival.index, MIN_DAYS),
             survival,
             where="post",
-            label=f"{key} ({len(part)})",
+            label=f"{key} ({format_number(counts[key])})",
+            linewidth=1,
             **line_style,
         )
-    axis.set_xscale("log")
+    style.duration_axis(axis, "time since opened (log scale)", style.SPAN)
     axis.set_ylim(0, 1.02)
-    axis.set_xlabel("days since opened (log scale)")
-    axis.set_ylabel("share still open (Kaplan–Meier)")
-    axis.set_title(_test_line(result, test_name), fontsize=8)
-    axis.legend(ncols=2 if len(keys) > 8 else 1, fontsize=7)
+    axis.set_ylabel("share still open", fontsize=style.SMALL)
+    style.panel_title(axis, title)
+    style.legend(axis, loc="lower left")
 
 
 # --- RQ3 ------------------------------------------------------------------------------------
@@ -160,56 +234,67 @@ def _km_panel(axis, issues, by: str, keys: list, result: Result, test_name: str)
 
 @style.styled
 def rq3_debate(data: StudyData, result: Result | None = None) -> Figure:
-    """Comments and participants per category; comments against time to close."""
-    result = result or results.debate(data)
-    figure, (comments, scatter, participants) = style.new_figure(3, width=13, height=4.6)
+    """Comments (and participants, where known) per category, and the share of issues still
+    open by how much they were discussed."""
+    result = _result(data, result, "rq3_debate")
     issues = data.categorized
-    _category_boxes(comments, issues, "comments_count", "comments per issue")
-    closed = data.issues[data.issues["closed"]]
-    if closed.empty:
-        style.empty_panel(scatter, "no issue is closed")
-    else:
-        cells = scatter.hexbin(
-            np.maximum(closed["time_to_close_days"], MIN_DAYS),
-            closed["comments_count"] + 1,
-            xscale="log",
-            yscale="log",
-            bins="log",
-            gridsize=30,
-            cmap="cividis",
-            mincnt=1,
-        )
-        figure.colorbar(cells, ax=scatter, label="issues per cell")
-        scatter.set_xlabel("days to close (log)")
-        scatter.set_ylabel("comments + 1 (log)")
-        scatter.set_title(
-            _test_line(result, "comments vs time to close (all closed issues)"), fontsize=8
-        )
-    known = issues[issues["participants"].notna()]
-    if not results.participants_known(issues):
-        style.empty_panel(participants, "participants unknown: no comment author is stored")
-    else:
-        _category_boxes(
-            participants, known, "participants", "distinct participants (author + commenters)"
-        )
-    _caption(figure, data)
-    return figure
-
-
-def _category_boxes(axis, issues: pd.DataFrame, column: str, label: str) -> None:
-    if issues.empty:
-        style.empty_panel(axis, NO_CATEGORY)
-        return
     order = results.category_order(issues["category"])
-    values = [issues.loc[issues["category"] == c, column] for c in order]
-    axis.boxplot(values, orientation="horizontal", showfliers=False)
-    axis.set_yticks(
-        range(1, len(order) + 1), [f"{c} ({len(v)})" for c, v in zip(order, values, strict=True)]
+    pooled, order = results.pool_small(issues, "category", order)
+    panels: list[style.Panel] = []
+    if not issues.empty:
+        label = "comments per issue (log scale above 1)"
+        title = "Comments per issue by category"
+        panels.append(_boxes_panel(pooled, order, "comments_count", label, title))
+    timed = results.timed_issues(data)
+    bands = timed.assign(comments=results.comment_band(timed["comments_count"]))
+    counts = bands["comments"].value_counts()
+    shown = [b for _, b in results.COMMENT_BANDS if counts.get(b, 0) >= results.MIN_GROUP_SIZE]
+    if timed["closed"].any() and len(shown) > 1:
+        title = "Share still open by number of comments"
+        panels.append(
+            (2.1, partial(_km_panel, issues=bands, by="comments", order=shown, title=title))
+        )
+    if results.participants_known(issues):
+        known = pooled[pooled["participants"].notna()]
+        present = [c for c in order if c in set(known["category"])]
+        title = "Participants per issue by category"
+        label = "author + distinct commenters"
+        panels.append(_boxes_panel(known, present, "participants", label, title))
+    dunn = any(name.startswith("post-hoc") for name in result.tables)
+    parts = [
+        "boxes: quartiles, whiskers 1.5 IQR, categories under "
+        f"{results.MIN_GROUP_SIZE} issues pooled as '{results.OTHER}'",
+        _tested(result, "comments per issue by category", "Kruskal–Wallis across categories"),
+        "Dunn's pairwise tests in tables.md" if dunn else "",
+        f"curves: Kaplan–Meier, {data.censoring}",
+        _tested(result, "time to close vs comments", "Cox model of closing on comments"),
+        "closed-only Spearman correlations in tables.md",
+    ]
+    return style.column_figure(panels, NO_CATEGORY, _column_caption(data, parts))
+
+
+def _boxes_panel(issues, order: list, column: str, label: str, title: str) -> style.Panel:
+    """A panel of one box per category, tall enough for its rows."""
+    draw = partial(
+        _category_boxes, issues=issues, order=order, column=column, label=label, title=title
     )
+    return _rows_height(len(order)), draw
+
+
+def _category_boxes(axis, issues, order: list, column: str, label: str, title: str) -> None:
+    values = [issues.loc[issues["category"] == c, column].to_numpy(float) for c in order]
+    counts = {c: len(v) for c, v in zip(order, values, strict=True)}
+    axis.boxplot(
+        values,
+        orientation="horizontal",
+        showfliers=False,
+        widths=0.6,
+        medianprops={"color": style.OKABE_ITO[5]},
+    )
+    axis.set_yticks(range(1, len(order) + 1), _labels(order, counts), fontsize=style.SMALL)
     axis.invert_yaxis()
-    axis.set_xscale("symlog", linthresh=1)
-    axis.set_xlim(left=0)
-    axis.set_xlabel(label)
+    style.count_axis(axis, label)
+    style.panel_title(axis, title)
 
 
 # --- RQ4 ------------------------------------------------------------------------------------
@@ -217,34 +302,70 @@ def _category_boxes(axis, issues: pd.DataFrame, column: str, label: str) -> None
 
 @style.styled
 def rq4_people(data: StudyData, result: Result | None = None) -> Figure:
-    """Gini coefficient and top-k share of people per category and role; members' share."""
-    result = result or results.specialization(data)
-    figure, (gini, top, members) = style.new_figure(3, width=13, height=4.6)
+    """How concentrated each role's issues are among people, per category (Gini and top-k
+    share), and members' share of opened issues where author_association is real data."""
+    result = _result(data, result, "rq4_people")
     table = result.tables["concentration"]
-    top_column = f"top{results.TOP_K}_share"
-    if table.empty:
-        style.empty_panel(gini, NO_CATEGORY)
-        style.empty_panel(top, NO_CATEGORY)
-    else:
-        _role_bars(gini, table, "gini", "Gini coefficient of issues per person")
-        _role_bars(top, table, top_column, f"share of issues of the top {results.TOP_K} people")
-    authors = result.tables["member_authors"]
-    if authors.empty:
-        style.empty_panel(members, "author associations unknown")
-    else:
-        _share_bars(members, authors, "category")
-        members.set_xlabel("share of issues opened by members (95% Wilson CI)")
-    _caption(figure, data, "people counted once per issue they closed, commented or opened")
-    return figure
+    top = f"top{results.TOP_K}_share"
+    panels: list[style.Panel] = []
+    if not table.empty:
+        gini = partial(
+            _role_dots,
+            table=table,
+            column="gini",
+            label="Gini coefficient of issues per person",
+            title="Concentration of issues among people",
+        )
+        panels.append((_rows_height(table["category"].nunique()), gini))
+    # With at most k people, the top k handle everything: a share of 1 that says nothing.
+    crowded = table[table["people"] > results.TOP_K] if not table.empty else table
+    if not crowded.empty:
+        busiest = partial(
+            _role_dots,
+            table=crowded,
+            column=top,
+            label=f"share of issues of the top {results.TOP_K} people",
+            title=f"Share handled by the {results.TOP_K} busiest people",
+        )
+        panels.append((_rows_height(crowded["category"].nunique()), busiest))
+    authors = result.tables.get("member_authors", pd.DataFrame())
+    if not authors.empty:
+        panels.append((_rows_height(len(authors)), partial(_members, authors=authors)))
+    parts = [
+        "people counted once per issue they opened, closed or commented on",
+        f"role and category pairs known for fewer than {results.MIN_GROUP_SIZE} issues left out",
+        f"top-{results.TOP_K} shares only where more than {results.TOP_K} people take part",
+        _tested(result, "member authors by category", "chi-square of members by category"),
+        "" if not authors.empty else "members' share not shown: author_association unknown",
+    ]
+    return style.column_figure(panels, NO_CATEGORY, _column_caption(data, parts))
 
 
-def _role_bars(axis, table: pd.DataFrame, column: str, label: str) -> None:
-    shaped = table.rename(columns={column: "share"}).assign(
-        ci_low=lambda t: t["share"], ci_high=lambda t: t["share"]
-    )
-    _grouped_bars(axis, shaped, "category", "role")
+def _role_dots(axis, table: pd.DataFrame, column: str, label: str, title: str) -> None:
+    """One row per category, one marker per role: a dot plot, readable at column width."""
+    categories = [c for c in table["category"].unique() if c != results.OTHER]
+    categories = results.category_order(pd.Series(categories))
+    categories += [results.OTHER] if results.OTHER in set(table["category"]) else []
+    rows = {c: i for i, c in enumerate(categories)}
+    for role, marker, color in zip(results.ROLES, style.MARKERS, style.OKABE_ITO, strict=False):
+        part = table[table["role"] == role]
+        if part.empty:
+            continue  # a role keeps its marker and colour in every panel, present or not
+        y = part["category"].map(rows)
+        axis.plot(part[column], y, marker, color=color, markersize=3.5, label=role)
+    axis.set_yticks(range(len(categories)), categories, fontsize=style.SMALL)
+    axis.set_ylim(len(categories) - 0.5, -0.5)
     axis.set_xlim(0, 1)
-    axis.set_xlabel(label)
+    axis.set_xlabel(label, fontsize=style.SMALL)
+    style.panel_title(axis, title)
+    style.legend(axis, loc="best")
+
+
+def _members(axis, authors: pd.DataFrame) -> None:
+    _share_bars(axis, authors, "category")
+    axis.set_xlabel("share opened by members (95% Wilson CI)", fontsize=style.SMALL)
+    axis.tick_params(labelsize=style.SMALL)
+    style.panel_title(axis, "Issues opened by members by category")
 
 
 # --- RQ5 ------------------------------------------------------------------------------------
@@ -252,45 +373,81 @@ def _role_bars(axis, table: pd.DataFrame, column: str, label: str) -> None:
 
 @style.styled
 def rq5_trends(data: StudyData, result: Result | None = None) -> Figure:
-    """Issues per month per group, per category, and the system-related share per month."""
-    result = result or results.trends(data)
-    figure, (groups, categories, share) = style.new_figure(3, width=13, height=4.6)
+    """Issues opened per month per group and for the largest system categories, and the
+    system-related share of categorized issues per month."""
+    result = _result(data, result, "rq5_trends")
     by_group = result.tables["monthly_by_group"]
-    _monthly_lines(groups, by_group, "issues opened per month (all issues)")
     by_category = result.tables["monthly_by_category"]
+    panels: list[style.Panel] = []
+    if not by_group.empty:
+        lines = partial(_monthly_lines, table=by_group, title="Issues opened per month by group")
+        panels.append((_lines_height(by_group), lines))
+    system = _largest_system(by_category)
+    if system:
+        title = f"Issues per month, {len(system)} largest system categories"
+        lines = partial(_monthly_lines, table=by_category[system], title=title)
+        panels.append((_lines_height(by_category[system]), lines))
+    monthly = result.tables.get("monthly_system_share")
+    # A trend needs points: fewer than Mann–Kendall's four months is a panel of dots.
+    if monthly is not None and monthly["share"].notna().sum() >= 4:
+        panels.append((1.8, partial(_system_share, monthly=monthly)))
+    parts = [
+        "months before a repository's first or after its last issue left blank",
+        _tested(result, "system-related share per month", "Mann–Kendall trend of the share"),
+        "Mann–Kendall tests per group and category in tables.md",
+    ]
+    return style.column_figure(panels, NO_CATEGORY, _column_caption(data, parts))
+
+
+def _largest_system(by_category: pd.DataFrame) -> list[str]:
     if by_category.empty:
-        style.empty_panel(categories, NO_CATEGORY)
-        style.empty_panel(share, NO_CATEGORY)
-    else:
-        big = results.big_categories(data.categorized) or list(by_category.columns)
-        _monthly_lines(categories, by_category[big], "categorized issues per month")
-        monthly = result.tables["monthly_system_share"]
-        share.plot(monthly.index.to_timestamp(), monthly["share"], ".-", color=style.OKABE_ITO[0])
-        share.set_ylim(0, 1.02)
-        share.set_ylabel("system-related share of categorized issues")
-        share.set_title(_test_line(result, "system-related share per month"), fontsize=8)
-    _caption(figure, data, "Mann–Kendall tests in tables.md")
-    return figure
+        return []
+    nsr = default_taxonomy().default_code
+    totals = by_category.drop(columns=[nsr], errors="ignore").sum()
+    totals = totals[totals >= results.MIN_GROUP_SIZE]
+    return list(totals.sort_index().sort_values(ascending=False, kind="stable").index[:CURVES])
 
 
-def _monthly_lines(axis, table: pd.DataFrame, label: str) -> None:
+def _lines_height(table: pd.DataFrame) -> float:
+    """Room for the plot and its legend (two entries a row, under the plot)."""
+    return 1.8 + 0.12 * ((len(table.columns) + 1) // 2)
+
+
+def _monthly_lines(axis, table: pd.DataFrame, title: str) -> None:
     dates = table.index.to_timestamp()
     for column, line_style in zip(table.columns, style.styles(), strict=False):
-        axis.plot(
-            dates,
-            table[column],
-            label=f"{column} ({int(table[column].sum())})",
-            linewidth=1,
-            **line_style,
-        )
-    axis.set_ylabel(label)
-    axis.legend(ncols=2 if len(table.columns) > 8 else 1, fontsize=7)
+        total = format_number(table[column].sum())
+        axis.plot(dates, table[column], label=f"{column} ({total})", linewidth=0.9, **line_style)
+    axis.set_ylim(bottom=0)
+    axis.yaxis.set_major_locator(ticker.MaxNLocator(integer=True))
+    axis.set_ylabel("issues per month", fontsize=style.SMALL)
+    _years(axis)
+    style.panel_title(axis, title)
+    # Under the plot: series names are long (owner/repository) and the lines fill the plot.
+    style.legend(axis, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncols=2)
 
 
-FIGURES: dict[str, tuple[Callable[[StudyData, Result | None], Figure], Callable]] = {
-    "rq1_frequency": (rq1_frequency, results.frequency),
-    "rq2_time": (rq2_time, results.time_to_close),
-    "rq3_debate": (rq3_debate, results.debate),
-    "rq4_people": (rq4_people, results.specialization),
-    "rq5_trends": (rq5_trends, results.trends),
+def _years(axis) -> None:
+    locator = mdates.AutoDateLocator(minticks=2, maxticks=7)
+    axis.xaxis.set_major_locator(locator)
+    axis.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+
+
+def _system_share(axis, monthly: pd.DataFrame) -> None:
+    dates = monthly.index.to_timestamp()
+    line = {"color": style.OKABE_ITO[0], "linewidth": 0.9, "markersize": 2.5}
+    axis.plot(dates, monthly["share"], ".-", **line)
+    axis.set_xlim(dates.min(), dates.max())  # the same months as the panels above
+    axis.set_ylim(0, 1)
+    axis.set_ylabel("share of categorized issues", fontsize=style.SMALL)
+    _years(axis)
+    style.panel_title(axis, "System-related share per month")
+
+
+FIGURES: dict[str, Callable[[StudyData, Result | None], Figure]] = {
+    "rq1_frequency": rq1_frequency,
+    "rq2_time": rq2_time,
+    "rq3_debate": rq3_debate,
+    "rq4_people": rq4_people,
+    "rq5_trends": rq5_trends,
 }

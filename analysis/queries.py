@@ -48,6 +48,8 @@ class StudyData:
     probabilities: pd.DataFrame = field(default_factory=pd.DataFrame)
     error_record: dict | None = None
     estimator: str = "PACC"
+    metadata: dict = field(default_factory=dict)
+    censoring: str = "open issues censored at the latest time stored for their repository"
 
     @property
     def categorized(self) -> pd.DataFrame:
@@ -106,6 +108,26 @@ def read_issues(engine: Engine) -> pd.DataFrame:
     for column in ("created_at", "updated_at", "closed_at"):
         frame[column] = pd.to_datetime(frame[column])
     return frame
+
+
+def read_study_metadata(engine: Engine) -> dict:
+    """What the study file said about the study (miner.config.load_study_metadata)."""
+    m = schema.study_metadata
+    with engine.connect() as connection:
+        return dict(connection.execute(select(m.c.key, m.c.value).order_by(m.c.key)).all())
+
+
+def read_crawl_ends(engine: Engine) -> pd.Series:
+    """Repository full name -> when its latest finished crawl (of any endpoint) finished."""
+    c, r = schema.crawl_state, schema.repositories
+    frame = _frame(
+        engine,
+        select(r.c.full_name, func.max(c.c.finished_at).label("finished_at"))
+        .join(c, c.c.repository_id == r.c.id)
+        .where(c.c.finished_at.is_not(None))
+        .group_by(r.c.full_name),
+    )
+    return pd.to_datetime(frame.set_index("full_name")["finished_at"]).rename(None)
 
 
 def read_annotations(engine: Engine) -> pd.DataFrame:
@@ -282,20 +304,55 @@ def probability_frame(predictions: pd.DataFrame) -> pd.DataFrame:
 
 
 def observation_end(issues: pd.DataFrame) -> pd.Series:
-    """Per issue, the end of its repository's observation window: the latest time stored.
-
-    Taken from the data rather than the clock, so the same database gives the same figures.
-    """
+    """Per issue, the latest time stored for its repository: the last-resort end of its
+    observation window, taken from the data rather than the clock (the same database gives
+    the same figures)."""
     latest = issues[["created_at", "updated_at", "closed_at"]].max(axis=1)
     return latest.groupby(issues["repository"]).transform("max")
 
 
-def add_durations(issues: pd.DataFrame) -> pd.DataFrame:
-    """time_to_close_days (closed issues only), duration_days and closed (for survival)."""
+def collection_end(
+    issues: pd.DataFrame, metadata: dict, crawl_ends: pd.Series
+) -> tuple[pd.Series, str]:
+    """Per issue, when its observation ended, and a note saying how that was decided.
+
+    In order: the collection date the study file gives (`collection_end`); else the end of its
+    repository's latest crawl; else the latest time stored for the repository.
+    """
+    if metadata.get("collection_end"):
+        moment = pd.Timestamp(metadata["collection_end"]).tz_localize(None)
+        end = pd.Series(moment, index=issues.index)
+        note = f"open issues censored at the study's collection end, {moment:%Y-%m-%d %H:%M} UTC"
+        return end, note
+    crawled = issues["repository"].map(crawl_ends)
+    end = crawled.fillna(observation_end(issues))
+    repositories = issues.groupby("repository").size()
+    crawl = int(repositories.index.isin(crawl_ends.index).sum())
+    latest = "the latest time stored for their repository (no collection date recorded)"
+    if crawl == 0:
+        return end, f"open issues censored at {latest}"
+    note = "open issues censored at the end of their repository's latest crawl"
+    if crawl < len(repositories):
+        note += f" ({crawl} of {len(repositories)} repositories), else at {latest}"
+    return end, note
+
+
+def add_durations(issues: pd.DataFrame, end: pd.Series | None = None) -> pd.DataFrame:
+    """time_to_close_days (closed issues only), duration_days and closed (for survival), with
+    observation ending at `end` (default: observation_end).
+
+    An issue closed after the end was still open then, and is censored there. An issue marked
+    closed without a close date is `close_time_unknown`: it has no duration (time analyses
+    leave it out and say so), and it never counts as open.
+    """
     out = issues.copy()
-    out["closed"] = out["state"].eq("closed") & out["closed_at"].notna()
-    end = out["closed_at"].where(out["closed"], observation_end(out))
-    out["duration_days"] = (end - out["created_at"]).dt.total_seconds() / SECONDS_PER_DAY
+    end = observation_end(out) if end is None else end
+    out["close_time_unknown"] = out["state"].eq("closed") & out["closed_at"].isna()
+    out["closed"] = out["state"].eq("closed") & out["closed_at"].notna() & (out["closed_at"] <= end)
+    stop = out["closed_at"].where(out["closed"], end)
+    duration = (stop - out["created_at"]).dt.total_seconds() / SECONDS_PER_DAY
+    # Created after the end: outside the observation window, so no duration either.
+    out["duration_days"] = duration.where(~out["close_time_unknown"] & (duration >= 0))
     out["time_to_close_days"] = out["duration_days"].where(out["closed"])
     out["month"] = out["created_at"].dt.to_period("M").astype(str)
     out["member_author"] = out["author_association"].isin(MEMBER_ASSOCIATIONS)
@@ -352,7 +409,9 @@ def load_study(
         )
     issues = read_issues(engine)
     issues = resolve_categories(issues, read_annotations(engine), predictions)
-    issues = add_durations(issues)
+    metadata = read_study_metadata(engine)
+    end, censoring = collection_end(issues, metadata, read_crawl_ends(engine))
+    issues = add_durations(issues, end)
     people = people_frame(issues, _read_commenters(engine), _read_event_closers(engine))
     issues = add_participants(issues, people)
     labels = read_labels(engine)
@@ -365,4 +424,6 @@ def load_study(
         probability_frame(predictions),
         model_error_record(engine, model_version),
         estimator,
+        metadata,
+        censoring,
     )

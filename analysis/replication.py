@@ -284,7 +284,7 @@ def tests_table(result: Result) -> pd.DataFrame:
     for name, test in result.tests.items():
         question, quantity, group = name.split(" | ")[:3]
         values = test.as_dict()
-        rows.append({"question": question, "quantity": quantity, "group": group, **values})
+        rows.append({**values, "question": question, "quantity": quantity, "group": group})
     return pd.DataFrame(rows).reindex(columns=TEST_COLUMNS)
 
 
@@ -310,10 +310,14 @@ def trends(rep: ReplicationData) -> Result:
             result.test(
                 _test_name("trend", quantity, repository, "Cox–Stuart"),
                 lambda s=series: stats.cox_stuart(s),
+                quantity=quantity,
+                group=repository,
             )
             result.test(
                 _test_name("trend", quantity, repository, "Mann–Kendall (Hamed–Rao)"),
                 lambda s=series: stats.mann_kendall(s, correction="hamed_rao"),
+                quantity=quantity,
+                group=repository,
             )
         monthly.append(table.reset_index().assign(repository=repository))
     table = pd.concat(monthly, ignore_index=True) if monthly else pd.DataFrame()
@@ -335,10 +339,14 @@ def contrasts(rep: ReplicationData) -> Result:
         result.test(
             _test_name("time to fix", "days to fix (censored)", repository, "log-rank"),
             lambda b=bugs: stats.logrank(b["days_to_fix"], b["subset"], b["fix_observed"]),
+            quantity="days to fix (censored)",
+            group=repository,
         )
         result.test(
             _test_name("time to fix", "days to fix (censored)", repository, "Cox"),
             lambda b=bugs: stats.cox_hazard_ratio(b["days_to_fix"], b["fix_observed"], b["focus"]),
+            quantity="days to fix (censored)",
+            group=repository,
         )
         for question, quantity, column, among in CONTRASTS:
             part = bugs[bugs[among]] if among else bugs
@@ -347,6 +355,8 @@ def contrasts(rep: ReplicationData) -> Result:
             result.test(
                 _test_name(question, quantity, repository, "Mann–Whitney"),
                 lambda a=focus, b=rest: stats.mann_whitney(a, b),
+                quantity=quantity,
+                group=repository,
             )
     result.tables["time_to_fix"] = time_to_fix(rep)
     result.tables["medians"] = medians(rep)

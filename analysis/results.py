@@ -1,14 +1,19 @@
 """The numbers behind each research question: tables and tests computed from `StudyData`.
 
 One function per research question returns a `Result`; figures draw from it and the report
-quotes every number in it, so a figure and its table can never disagree.
+quotes every number in it, so a figure and its table can never disagree. `study_results` runs
+them all and corrects every p-value of the report for multiple comparisons at once.
+
+Time to close is always analysed as survival (Kaplan–Meier, log-rank, Cox): open issues are
+censored at the end of observation, never dropped. A statistic over closed issues only says so
+in its name and in a note. Groups of fewer than MIN_GROUP_SIZE issues are pooled into OTHER.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -20,8 +25,27 @@ from taxonomy import default_taxonomy
 log = logging.getLogger(__name__)
 
 TOP_K = 5
-MIN_GROUP_SIZE = 5  # categories with fewer issues get no curve or test of their own
+MIN_GROUP_SIZE = 10  # fewer issues: no curve, box or test of its own (pooled into OTHER)
+OTHER = "other"
 ROLES = ("closer", "commenter", "author")
+DEFAULT_CORRECTION = "holm"
+# tests.csv: one row per test of the report.
+TEST_COLUMNS = (
+    "question",
+    "quantity",
+    "group",
+    "test",
+    "statistic",
+    "p_value",
+    "p_adjusted",
+    "n",
+    "effect",
+    "effect_name",
+)
+# One value on at least this share of a repository's issues marks a placeholder (the shared
+# corpus writes "NONE" everywhere but for a few exact API objects), not GitHub's own data.
+PLACEHOLDER_SHARE = 0.99
+COMMENT_BANDS = ((0, "no comments"), (1, "1–2 comments"), (3, "3–9 comments"), (10, "10+ comments"))
 
 
 class EmptyStudyError(ValueError):
@@ -30,7 +54,11 @@ class EmptyStudyError(ValueError):
 
 @dataclass
 class Result:
-    """Tables, tests and notes of one research question."""
+    """Tables, tests and notes of one research question.
+
+    `posthoc` holds, per test name, the pairwise comparison to run when that test is
+    significant after the report-wide correction (`correct`).
+    """
 
     key: str
     title: str
@@ -38,13 +66,65 @@ class Result:
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     tests: dict[str, stats.StatResult] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    posthoc: dict[str, Callable[[], pd.DataFrame]] = field(default_factory=dict)
 
-    def test(self, name: str, compute: Callable[[], stats.StatResult]) -> None:
-        """Run a test; when the data cannot support it, say so in the notes instead."""
+    @property
+    def question(self) -> str:
+        """RQ1, RQ2, ...: the research question, as tests.csv names it."""
+        return self.key.split("_", 1)[0].upper()
+
+    def test(
+        self,
+        name: str,
+        compute: Callable[[], stats.StatResult],
+        *,
+        quantity: str | None = None,
+        group: str = "",
+    ) -> None:
+        """Run a test of `quantity` across `group`; when the data cannot support it, say so in
+        the notes instead."""
         try:
-            self.tests[name] = compute()
+            self.add(name, compute(), quantity or name, group)
         except stats.NotEnoughDataError as error:
             self.notes.append(f"{name}: not computed ({error})")
+
+    def add(self, name: str, test: stats.StatResult, quantity: str, group: str) -> None:
+        """Record a computed test of `quantity` across `group`."""
+        self.tests[name] = replace(test, quantity=quantity, group=group)
+
+    def run_posthoc(self) -> None:
+        """Pairwise tables of the tests that stay significant after correction."""
+        for name, compute in self.posthoc.items():
+            test = self.tests.get(name)
+            if test is None or test.p_adjusted is None:
+                continue
+            if test.p_adjusted < stats.ALPHA:
+                self.tables[f"post-hoc: {name}"] = compute()
+                self.notes.append(f"post-hoc: {name}: Dunn's test, p Holm-adjusted over its pairs")
+            else:
+                self.notes.append(f"{name}: not significant after correction, so no post-hoc test")
+
+
+def correct(computed: Iterable[Result], method: str = DEFAULT_CORRECTION) -> None:
+    """Adjust every p-value of the report together (stats.adjust), then run the post-hoc
+    tests of those still significant."""
+    computed = list(computed)
+    named = [(result, name) for result in computed for name in result.tests]
+    adjusted = stats.adjust([result.tests[name].p_value for result, name in named], method)
+    for (result, name), p in zip(named, adjusted, strict=True):
+        result.tests[name] = replace(result.tests[name], p_adjusted=float(p), correction=method)
+    for result in computed:
+        result.run_posthoc()
+
+
+def tests_frame(computed: Iterable[Result]) -> pd.DataFrame:
+    """Every test of the report, one row each, with columns TEST_COLUMNS (tests.csv)."""
+    rows = [
+        {"question": result.question, **test.as_dict()}
+        for result in computed
+        for test in result.tests.values()
+    ]
+    return pd.DataFrame(rows, columns=list(TEST_COLUMNS))
 
 
 def category_order(categories: pd.Series) -> list[str]:
@@ -129,96 +209,234 @@ def _crosstab(issues: pd.DataFrame, by: str) -> pd.DataFrame:
     return pd.crosstab(issues[by], issues["category"])
 
 
-# --- RQ2 time to close ----------------------------------------------------------------------
+# --- pooling and time ---------------------------------------------------------------------
 
 
-def _time_table(issues: pd.DataFrame, by: str, order: list[str]) -> pd.DataFrame:
+def pool_small(issues: pd.DataFrame, by: str, order: list[str]) -> tuple[pd.DataFrame, list[str]]:
+    """Issues with every value of `by` held by fewer than MIN_GROUP_SIZE issues replaced by
+    OTHER, and the order of the values shown (the kept ones in `order`, then OTHER)."""
+    counts = issues[by].value_counts()
+    small = [value for value in order if counts.get(value, 0) < MIN_GROUP_SIZE]
+    kept = [value for value in order if value not in small and value in counts.index]
+    pooled = issues.assign(**{by: issues[by].where(~issues[by].isin(small), OTHER)})
+    return pooled, kept + ([OTHER] if small else [])
+
+
+def pooling_note(issues: pd.DataFrame, by: str) -> str | None:
+    """Which values pool_small puts into OTHER, for the notes; None when none."""
+    counts = issues[by].value_counts()
+    small = sorted(str(value) for value in counts.index if counts[value] < MIN_GROUP_SIZE)
+    if not small:
+        return None
+    return (
+        f"{len(small)} {by} value(s) with fewer than {MIN_GROUP_SIZE} issues pooled as "
+        f"'{OTHER}' ({', '.join(small)}); tests leave '{OTHER}' out"
+    )
+
+
+def big_categories(issues: pd.DataFrame) -> list[str]:
+    """Categories with at least MIN_GROUP_SIZE issues, in taxonomy order: the ones tested."""
+    counts = issues["category"].value_counts()
+    return [c for c in category_order(issues["category"]) if counts[c] >= MIN_GROUP_SIZE]
+
+
+def timed_issues(data: StudyData) -> pd.DataFrame:
+    """The issues with a known time: open ones (censored) and those closed with a close date."""
+    return data.issues[data.issues["duration_days"].notna()]
+
+
+def _time_notes(data: StudyData) -> list[str]:
+    issues = data.issues
+    unknown = int(issues["close_time_unknown"].sum())
+    outside = int((issues["duration_days"].isna() & ~issues["close_time_unknown"]).sum())
+    notes = [data.censoring]
+    if unknown:
+        notes.append(
+            f"{unknown} issue(s) closed without a close date (closed, time unknown): left out "
+            "of every time analysis, never counted as open"
+        )
+    if outside:
+        notes.append(f"{outside} issue(s) opened after the collection end: left out of time")
+    return notes
+
+
+def _time_table(issues: pd.DataFrame, by: str, order: list) -> pd.DataFrame:
+    """Per value of `by`: issues, how many closed, stayed open (censored) or closed at an
+    unknown time, and the Kaplan–Meier median time to close with its 95% interval."""
     rows = []
     for key in order:
         part = issues[issues[by] == key]
-        if part.empty:
+        timed = part[part["duration_days"].notna()]
+        if timed.empty:
             continue
-        closed = part["time_to_close_days"].dropna()
-        fitter = stats.kaplan_meier(part["duration_days"], part["closed"], str(key))
+        fitter = stats.kaplan_meier(timed["duration_days"], timed["closed"], str(key))
+        low, high = stats.median_interval(fitter)
         rows.append(
             {
                 by: key,
                 "issues": len(part),
-                "closed": len(closed),
-                "open_censored": len(part) - len(closed),
-                "median_days_closed_only": closed.median() if len(closed) else np.nan,
+                "closed": int(timed["closed"].sum()),
+                "open_censored": int((~timed["closed"]).sum()),
+                "closed_time_unknown": int(part["close_time_unknown"].sum()),
                 "km_median_days": stats.median_time(fitter),
+                "km_median_low": low,
+                "km_median_high": high,
             }
         )
     return pd.DataFrame(rows)
 
 
+def _hazard_tests(result: Result, issues: pd.DataFrame, by: str, baseline: str) -> None:
+    """Cox hazard ratios of closing, each value of `by` against `baseline` (one model)."""
+    try:
+        ratios = stats.hazard_ratios(
+            issues["duration_days"], issues["closed"], issues[by], baseline
+        )
+    except stats.NotEnoughDataError as error:
+        result.notes.append(f"hazard ratios by {by}: not computed ({error})")
+        return
+    quantity = "time to close (hazard ratio of closing)"
+    for level, ratio in ratios.items():
+        pair = f"{level} vs {baseline}"
+        result.add(f"time to close: {pair}", ratio, quantity, pair)
+
+
+def _baseline(issues: pd.DataFrame, by: str, preferred: str | None = None) -> str:
+    """The reference level of hazard ratios: `preferred` when present, else the largest."""
+    counts = issues[by].value_counts()
+    if preferred in counts.index:
+        return preferred
+    return str(counts.sort_index().sort_values(ascending=False, kind="stable").index[0])
+
+
+# --- RQ2 time to close ----------------------------------------------------------------------
+
+
 def time_to_close(data: StudyData) -> Result:
-    """RQ2: time to close per category and group; open issues are censored, not dropped."""
+    """RQ2: time to close per category and group, as survival: Kaplan–Meier medians with 95%
+    intervals, log-rank tests, and Cox hazard ratios against NSR and the largest group."""
     result = _new(data, "rq2_time", "RQ2 Time to close")
-    issues, everyone = data.categorized, data.issues
-    order = category_order(issues["category"])
-    result.tables["per_category"] = _time_table(issues, "category", order)
-    result.tables["per_group"] = _time_table(everyone, "group", sorted(everyone["group"].unique()))
-    if everyone["closed"].sum() == 0:
+    timed = timed_issues(data)
+    result.notes += _time_notes(data)
+    categorized = data.categorized
+    pooled, order = pool_small(categorized, "category", category_order(categorized["category"]))
+    result.tables["per_category"] = _time_table(pooled, "category", order)
+    groups = sorted(data.issues["group"].unique())
+    result.tables["per_group"] = _time_table(data.issues, "group", groups)
+    if not timed["closed"].any():
         result.notes.append("no issue is closed: every time to close is censored")
-    big = issues[issues["category"].isin(big_categories(issues))]
-    closed = big[big["closed"]]
+    note = pooling_note(categorized, "category")
+    if note:
+        result.notes.append(note)
+    timed_categorized = timed[timed["category_source"] != "none"]
+    big = timed_categorized[timed_categorized["category"].isin(big_categories(categorized))]
     result.test(
-        "time to close by category (closed issues)",
-        lambda: stats.kruskal(closed["time_to_close_days"], closed["category"]),
-    )
-    result.test(
-        "survival by category",
+        "time to close by category",
         lambda: stats.logrank(big["duration_days"], big["category"], big["closed"]),
+        quantity="time to close (survival curves)",
+        group="category",
     )
     result.test(
-        "survival by group",
-        lambda: stats.logrank(everyone["duration_days"], everyone["group"], everyone["closed"]),
+        "time to close by group",
+        lambda: stats.logrank(timed["duration_days"], timed["group"], timed["closed"]),
+        quantity="time to close (survival curves)",
+        group="group",
     )
+    if big["category"].nunique() > 1:
+        nsr = default_taxonomy().default_code
+        _hazard_tests(result, big, "category", _baseline(big, "category", nsr))
+    if timed["group"].nunique() > 1:
+        _hazard_tests(result, timed, "group", _baseline(timed, "group"))
     return result
-
-
-def big_categories(issues: pd.DataFrame) -> list[str]:
-    counts = issues["category"].value_counts()
-    return [c for c in category_order(issues["category"]) if counts[c] >= MIN_GROUP_SIZE]
 
 
 # --- RQ3 debate -----------------------------------------------------------------------------
 
 
+def comment_band(counts: pd.Series) -> pd.Series:
+    """Each issue's band of comments (COMMENT_BANDS), for survival curves by debate."""
+    edges = [low for low, _ in COMMENT_BANDS] + [np.inf]
+    labels = [label for _, label in COMMENT_BANDS]
+    return pd.cut(counts, edges, right=False, labels=labels).astype(str)
+
+
 def debate(data: StudyData) -> Result:
-    """RQ3: comments and participants per category, and their correlation with time to close."""
+    """RQ3: comments and participants per category (Kruskal–Wallis, then Dunn), and how debate
+    relates to time to close: a Cox hazard ratio over every issue (open ones censored) and
+    Spearman over closed issues only."""
     result = _new(data, "rq3_debate", "RQ3 Debate: comments and participants")
     issues = data.categorized
-    rows = []
-    for category in category_order(issues["category"]):
-        part = issues[issues["category"] == category]
-        rows.append(_debate_row(part).assign(category=category))
-    per_category = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
-    result.tables["per_category"] = per_category
-    result.tables["per_group"] = pd.concat(
-        [_debate_row(part).assign(group=g) for g, part in data.issues.groupby("group")],
-        ignore_index=True,
+    pooled, order = pool_small(issues, "category", category_order(issues["category"]))
+    result.tables["per_category"] = _debate_table(pooled, "category", order)
+    result.tables["per_group"] = _debate_table(
+        data.issues, "group", sorted(data.issues["group"].unique())
     )
-    closed = data.issues[data.issues["closed"]]
+    note = pooling_note(issues, "category")
+    if note:
+        result.notes.append(note)
+    big_order = big_categories(issues)
+    big = issues[issues["category"].isin(big_order)]
+    _compare(result, big, "comments_count", "comments per issue", big_order)
+    if participants_known(issues):
+        known = big[big["participants"].notna()]
+        _compare(result, known, "participants", "participants per issue", big_order)
+    else:
+        result.notes.append("participants unknown: no comment author is stored")
+    _debate_and_time(result, data)
+    result.tables["most_commented"] = most_commented(issues)
+    return result
+
+
+def _compare(result: Result, issues: pd.DataFrame, column: str, quantity: str, order) -> None:
+    """Kruskal–Wallis of `column` across categories, with Dunn's pairs when significant."""
+    name = f"{quantity} by category"
     result.test(
-        "comments vs time to close (all closed issues)",
+        name,
+        lambda: stats.kruskal(issues[column], issues["category"]),
+        quantity=quantity,
+        group="category",
+    )
+    present = [c for c in order if c in set(issues["category"])]
+    result.posthoc[name] = lambda: stats.dunn(issues[column], issues["category"], present)
+
+
+def _debate_and_time(result: Result, data: StudyData) -> None:
+    timed = timed_issues(data)
+    result.tables["time_by_comments"] = _time_table(
+        timed.assign(comments=comment_band(timed["comments_count"])),
+        "comments",
+        [label for _, label in COMMENT_BANDS],
+    )
+    result.test(
+        "time to close vs comments",
+        lambda: stats.hazard_ratio(
+            timed["duration_days"],
+            timed["closed"],
+            np.log2(timed["comments_count"] + 1),
+            "hazard ratio per doubling of comments + 1",
+        ),
+        quantity="time to close vs comments (all issues, open ones censored)",
+        group="all issues",
+    )
+    closed = timed[timed["closed"]]
+    result.test(
+        "comments vs time to close (closed issues only)",
         lambda: stats.spearman(closed["comments_count"], closed["time_to_close_days"]),
+        quantity="comments vs time to close (closed issues only)",
+        group="closed issues",
     )
     if participants_known(closed):
         result.test(
-            "participants vs time to close (all closed issues)",
+            "participants vs time to close (closed issues only)",
             lambda: stats.spearman(closed["participants"], closed["time_to_close_days"]),
+            quantity="participants vs time to close (closed issues only)",
+            group="closed issues",
         )
-    big = issues[issues["category"].isin(big_categories(issues))]
-    result.test(
-        "comments by category", lambda: stats.kruskal(big["comments_count"], big["category"])
+    result.notes.append(
+        f"Spearman correlations with time to close cover the {len(closed)} closed issues only "
+        f"(of {len(timed)} with a known time; {len(timed) - len(closed)} open ones left out); "
+        "the Cox hazard ratio covers all of them, open issues censored"
     )
-    result.tables["most_commented"] = most_commented(issues)
-    if not participants_known(data.issues):
-        result.notes.append("participants unknown: no comment author is stored")
-    return result
 
 
 def participants_known(issues: pd.DataFrame) -> bool:
@@ -236,10 +454,15 @@ def most_commented(issues: pd.DataFrame) -> pd.DataFrame:
     return top.sort_values("category", key=lambda s: s.map(order)).reset_index(drop=True)
 
 
-def _debate_row(part: pd.DataFrame) -> pd.DataFrame:
-    return pd.DataFrame(
-        [
+def _debate_table(issues: pd.DataFrame, by: str, order: list) -> pd.DataFrame:
+    rows = []
+    for key in order:
+        part = issues[issues[by] == key]
+        if part.empty:
+            continue
+        rows.append(
             {
+                by: key,
                 "issues": len(part),
                 "comments_median": part["comments_count"].median(),
                 "comments_mean": part["comments_count"].mean(),
@@ -247,8 +470,8 @@ def _debate_row(part: pd.DataFrame) -> pd.DataFrame:
                 # dropna first: a median of nothing is NaN, without numpy's warning
                 "participants_median": part["participants"].dropna().median(),
             }
-        ]
-    )
+        )
+    return pd.DataFrame(rows)
 
 
 # --- RQ4 people -----------------------------------------------------------------------------
@@ -265,20 +488,39 @@ def concentration(people: pd.DataFrame, k: int = TOP_K) -> dict:
     }
 
 
+def placeholder_repositories(issues: pd.DataFrame, column: str) -> dict[str, str]:
+    """Repositories whose issues (nearly) all carry one value of `column`, and that value:
+    a source's placeholder, not data (see PLACEHOLDER_SHARE)."""
+    found = {}
+    for repository, values in issues.groupby("repository")[column]:
+        shares_ = values.value_counts(normalize=True, dropna=False)
+        if len(values) >= MIN_GROUP_SIZE and shares_.iloc[0] >= PLACEHOLDER_SHARE:
+            found[str(repository)] = str(shares_.index[0])
+    return found
+
+
 def specialization(data: StudyData, k: int = TOP_K) -> Result:
-    """RQ4: concentration of closing, commenting and reporting per category; members' share."""
+    """RQ4: concentration of closing, commenting and reporting per category; members' share
+    where author_association is real data."""
     result = _new(data, "rq4_people", "RQ4 People: specialization")
     issues = data.categorized
-    category_of = issues.set_index("issue_id")["category"]
+    pooled, order = pool_small(issues, "category", category_order(issues["category"]))
+    category_of = pooled.set_index("issue_id")["category"]
     people = data.people[data.people["issue_id"].isin(category_of.index)]
     people = people.assign(category=people["issue_id"].map(category_of))
-    rows = []
+    rows, thin = [], []
     for role in ROLES:
-        for category in category_order(issues["category"]):
+        for category in order:
             part = people[(people["role"] == role) & (people["category"] == category)]
-            if len(part):
+            if part["issue_id"].nunique() >= MIN_GROUP_SIZE:
                 rows.append({"role": role, "category": category, **concentration(part, k)})
+            elif len(part):
+                thin.append(f"{role}s of {category}")
     result.tables["concentration"] = pd.DataFrame(rows)
+    if thin:
+        result.notes.append(
+            f"not shown, known for fewer than {MIN_GROUP_SIZE} issues: {', '.join(thin)}"
+        )
     overall = [
         {"role": role, **concentration(data.people[data.people["role"] == role], k)}
         for role in ROLES
@@ -288,11 +530,37 @@ def specialization(data: StudyData, k: int = TOP_K) -> Result:
     for role in ROLES:
         if not (data.people["role"] == role).any():
             result.notes.append(f"no {role} is known in this database")
-    known = issues[issues["author_association"].notna()]
-    members = known.groupby("category")["member_author"]
-    table = stats.rates(members.sum(), members.size()).rename(columns={"successes": "members"})
-    result.tables["member_authors"] = table.rename_axis("category").reset_index()
+    _member_authors(result, issues)
     return result
+
+
+def _member_authors(result: Result, issues: pd.DataFrame) -> None:
+    """Members' share of opened issues per category, over issues whose association is data."""
+    placeholders = placeholder_repositories(issues, "author_association")
+    if placeholders:
+        listed = ", ".join(f"{repo} ('{value}')" for repo, value in placeholders.items())
+        result.notes.append(
+            "author_association unknown (one placeholder value on at least "
+            f"{PLACEHOLDER_SHARE:.0%} of the issues) for: {listed}; their issues are left out "
+            "of the members' share"
+        )
+    known = issues[
+        issues["author_association"].notna() & ~issues["repository"].isin(list(placeholders))
+    ]
+    if known.empty:
+        result.notes.append("members' share not reported: no issue has a known author_association")
+        return
+    pooled, order = pool_small(known, "category", category_order(known["category"]))
+    members = pooled.groupby("category")["member_author"]
+    table = stats.rates(members.sum(), members.size()).rename(columns={"successes": "members"})
+    result.tables["member_authors"] = table.reindex(order).rename_axis("category").reset_index()
+    big = known[known["category"].isin(big_categories(known))]
+    result.test(
+        "member authors by category",
+        lambda: stats.independence_test(pd.crosstab(big["category"], big["member_author"])),
+        quantity="share of issues opened by members",
+        group="category",
+    )
 
 
 # --- RQ5 trends -----------------------------------------------------------------------------
@@ -321,7 +589,12 @@ def trends(data: StudyData) -> Result:
     by_group = active_span(monthly_counts(data.issues, "group"))
     result.tables["monthly_by_group"] = by_group
     for group in by_group.columns:
-        result.test(f"issues per month, {group}", lambda g=group: stats.mann_kendall(by_group[g]))
+        result.test(
+            f"issues per month, {group}",
+            lambda g=group: stats.mann_kendall(by_group[g]),
+            quantity="issues opened per month",
+            group=str(group),
+        )
     issues = data.categorized
     by_category = monthly_counts(issues, "category")
     if not by_category.empty:
@@ -331,14 +604,51 @@ def trends(data: StudyData) -> Result:
     if not by_category.empty:
         system = by_category.drop(columns=[nsr], errors="ignore").sum(axis=1)
         total = by_category.sum(axis=1)
-        share = (system / total).where(total > 0)
+        # A month of a handful of categorized issues has a share, but no information.
+        share = (system / total).where(total >= MIN_GROUP_SIZE)
         result.tables["monthly_system_share"] = pd.DataFrame(
             {"system_related": system, "categorized": total, "share": share}
         )
-        result.test("system-related share per month", lambda: stats.mann_kendall(share))
+        result.notes.append(
+            f"system-related share: months with fewer than {MIN_GROUP_SIZE} categorized "
+            "issues have none"
+        )
+        result.test(
+            "system-related share per month",
+            lambda: stats.mann_kendall(share),
+            quantity="system-related share of categorized issues per month",
+            group="all",
+        )
         for category in big_categories(issues):
             result.test(
                 f"{category} per month",
                 lambda c=category: stats.mann_kendall(by_category[c]),
+                quantity="issues opened per month",
+                group=category,
             )
     return result
+
+
+# --- the whole report -----------------------------------------------------------------------
+
+QUESTIONS: dict[str, Callable[[StudyData], Result]] = {
+    "rq1_frequency": frequency,
+    "rq2_time": time_to_close,
+    "rq3_debate": debate,
+    "rq4_people": specialization,
+    "rq5_trends": trends,
+}
+
+
+def study_results(
+    data: StudyData,
+    correction: str = DEFAULT_CORRECTION,
+    extra: dict[str, Callable[[StudyData], Result]] | None = None,
+) -> dict[str, Result]:
+    """Every research question's Result, keyed like QUESTIONS, and those of `extra` (e.g. a
+    replicated study), with every p-value of the report adjusted together by `correction`
+    (stats.CORRECTIONS) and the post-hoc tests run."""
+    computations = {**QUESTIONS, **(extra or {})}
+    computed = {key: compute(data) for key, compute in computations.items()}
+    correct(computed.values(), correction)
+    return computed

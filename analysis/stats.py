@@ -1,26 +1,40 @@
 """The study's statistics, each a thin wrapper over the library that computes it.
 
-Wilson intervals (statsmodels), chi-square and Cramér's V (scipy), Kaplan–Meier, log-rank and
-Cox models (lifelines), Kruskal–Wallis, Spearman, Mann–Whitney, the bootstrap and the binomial
-test (scipy), Mann–Kendall (pymannkendall). Only the Gini coefficient, the top-k share, Cliff's
-delta (from a rank sum) and the Cox–Stuart pairing are computed here: each is a few lines.
+Wilson intervals (statsmodels), chi-square and Cramér's V (scipy), Kaplan–Meier, log-rank and Cox
+proportional hazards (lifelines), Kruskal–Wallis, Spearman, Mann–Whitney, the bootstrap and the
+binomial test (scipy), Dunn's post-hoc test (scikit-posthocs), Mann–Kendall (pymannkendall) and
+multiple-comparison correction (statsmodels). Computed here: the Gini coefficient and the top-k
+share (one line each), epsilon² (H / (n - 1)), Cramér's V of many bootstrap resamples at once,
+the Fisher-z interval of Spearman's rho, Cliff's delta (from a rank sum) and the Cox–Stuart
+pairing.
 """
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
 import pandas as pd
 import pymannkendall
+import scikit_posthocs
 from lifelines import CoxPHFitter, KaplanMeierFitter
+from lifelines.exceptions import ConvergenceError, ConvergenceWarning
 from lifelines.statistics import multivariate_logrank_test
 from lifelines.utils import median_survival_times
 from scipy import stats as scipy_stats
 from scipy.stats.contingency import association, expected_freq
+from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import proportion_confint
 
 ALPHA = 0.05
+# statsmodels' names of the corrections a report may use, with how captions spell them.
+CORRECTIONS = {"holm": "Holm", "fdr_bh": "Benjamini–Hochberg"}
+# Percentile bootstrap: BCa would need a jackknife over every issue (15k fits). A fixed seed
+# gives the same interval for the same data, so reports stay byte-identical.
+BOOTSTRAP_RESAMPLES = 500
+BOOTSTRAP_SEED = 20_240_601
 
 
 class NotEnoughDataError(ValueError):
@@ -29,7 +43,12 @@ class NotEnoughDataError(ValueError):
 
 @dataclass(frozen=True)
 class StatResult:
-    """A test statistic with its p-value; `effect` is the effect size when the test has one."""
+    """A test statistic with its p-value; `effect` is the effect size when the test has one,
+    with its 95% interval (effect_low, effect_high) when one is known.
+
+    `quantity` and `group` say what was compared across what (set by results.Result.test);
+    `p_adjusted` is the p-value after the report-wide `correction` (results.study_results).
+    """
 
     test: str
     statistic: float
@@ -38,9 +57,57 @@ class StatResult:
     dof: float | None = None
     effect: float | None = None
     effect_name: str | None = None
+    effect_low: float | None = None
+    effect_high: float | None = None
+    quantity: str = ""
+    group: str = ""
+    p_adjusted: float | None = None
+    correction: str | None = None
 
     def as_dict(self) -> dict:
         return asdict(self)
+
+
+def adjust(p_values: Sequence[float], method: str = "holm") -> np.ndarray:
+    """p-values adjusted for multiple comparisons (statsmodels `multipletests`; `method` is
+    one of CORRECTIONS). Missing p-values stay missing and do not count as comparisons."""
+    if method not in CORRECTIONS:
+        raise ValueError(f"correction must be one of {', '.join(CORRECTIONS)}, not {method!r}")
+    p = np.asarray(p_values, dtype=float)
+    adjusted = np.full(p.shape, np.nan)
+    known = np.isfinite(p)
+    if known.any():
+        adjusted[known] = multipletests(p[known], alpha=ALPHA, method=method)[1]
+    return adjusted
+
+
+def bootstrap_interval(
+    samples: Sequence[np.ndarray], statistic: Callable[..., np.ndarray], paired: bool = False
+) -> tuple[float | None, float | None]:
+    """The 95% percentile-bootstrap interval of `statistic` (scipy.stats.bootstrap).
+
+    `statistic(*samples, axis=-1)` computes one value per resample along the last axis (all
+    resamples in one call: thousands of scipy calls would cost seconds). Independent samples
+    are resampled each within itself (a stratified bootstrap, group sizes fixed); paired
+    samples together. None, None when the data cannot vary.
+    """
+    with warnings.catch_warnings():
+        # A resample without variation has no statistic; scipy says so with a warning.
+        warnings.simplefilter("ignore", RuntimeWarning)
+        warnings.simplefilter("ignore", scipy_stats.DegenerateDataWarning)
+        result = scipy_stats.bootstrap(
+            tuple(samples),
+            statistic,
+            n_resamples=BOOTSTRAP_RESAMPLES,
+            paired=paired,
+            vectorized=True,
+            method="percentile",
+            rng=np.random.default_rng(BOOTSTRAP_SEED),
+        )
+    low, high = result.confidence_interval
+    if not (np.isfinite(low) and np.isfinite(high)):
+        return None, None
+    return float(low), float(high)
 
 
 def proportions(counts: pd.Series, alpha: float = ALPHA) -> pd.DataFrame:
@@ -61,7 +128,8 @@ def rates(successes: pd.Series, trials: pd.Series, alpha: float = ALPHA) -> pd.D
 
 
 def independence_test(table: pd.DataFrame) -> StatResult:
-    """Chi-square test of independence of a contingency table, with Cramér's V.
+    """Chi-square test of independence of a contingency table, with Cramér's V and its
+    bootstrap interval.
 
     No Yates correction, so that the statistic and Cramér's V agree for 2 x 2 tables too.
     Rows or columns that are all zero are dropped first.
@@ -73,6 +141,7 @@ def independence_test(table: pd.DataFrame) -> StatResult:
         )
     observed = table.to_numpy()
     result = scipy_stats.chi2_contingency(observed, correction=False)
+    low, high = bootstrap_interval(_observations(observed), _cramers_v(observed.shape), True)
     return StatResult(
         test="chi-square independence",
         statistic=float(result.statistic),
@@ -81,7 +150,37 @@ def independence_test(table: pd.DataFrame) -> StatResult:
         dof=float(result.dof),
         effect=float(association(observed, method="cramer", correction=False)),
         effect_name="Cramér's V",
+        effect_low=low,
+        effect_high=high,
     )
+
+
+def _observations(table: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A contingency table back as one (row, column) pair per observation, for resampling."""
+    rows, columns = np.indices(table.shape)
+    counts = table.ravel().astype(int)
+    return np.repeat(rows.ravel(), counts), np.repeat(columns.ravel(), counts)
+
+
+def _cramers_v(shape: tuple[int, int]) -> Callable[..., np.ndarray]:
+    """Cramér's V of each resample of (row, column) pairs, all at once: chi-square from the
+    resampled tables' observed and expected counts (zero cells of a resample add nothing)."""
+    n_rows, n_columns = shape
+
+    def statistic(rows: np.ndarray, columns: np.ndarray, axis: int = -1) -> np.ndarray:
+        cells = np.atleast_2d(rows.astype(int) * n_columns + columns.astype(int))
+        counts = np.stack([np.bincount(c, minlength=n_rows * n_columns) for c in cells])
+        tables = counts.reshape(-1, n_rows, n_columns).astype(float)
+        n = tables.sum(axis=(1, 2))
+        expected = tables.sum(axis=2)[:, :, None] * tables.sum(axis=1)[:, None, :]
+        expected /= n[:, None, None]
+        squares = np.divide(
+            (tables - expected) ** 2, expected, out=np.zeros_like(tables), where=expected > 0
+        )
+        chi2 = squares.sum(axis=(1, 2))
+        return np.sqrt(chi2 / (n * (min(shape) - 1))).reshape(rows.shape[:-1])
+
+    return statistic
 
 
 def sparse_cells(table: pd.DataFrame) -> float:
@@ -104,6 +203,13 @@ def median_time(fitter: KaplanMeierFitter) -> float:
     return float(fitter.median_survival_time_)
 
 
+def median_interval(fitter: KaplanMeierFitter) -> tuple[float, float]:
+    """The 95% interval of the Kaplan–Meier median: where the pointwise bands of the curve
+    cross one half (lifelines `median_survival_times`); inf where a band never does."""
+    bounds = median_survival_times(fitter.confidence_interval_).iloc[0]
+    return float(bounds.iloc[0]), float(bounds.iloc[1])
+
+
 def _groups(values: pd.Series, groups: pd.Series) -> list[np.ndarray]:
     return [values[groups == g].to_numpy(float) for g in sorted(groups.dropna().unique())]
 
@@ -122,8 +228,70 @@ def logrank(durations: pd.Series, groups: pd.Series, observed: pd.Series) -> Sta
     )
 
 
+def _cox(frame: pd.DataFrame) -> pd.DataFrame:
+    """Cox proportional-hazards fit of `duration` and `event` on every other column of frame;
+    lifelines' summary, one row per covariate."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", ConvergenceWarning)
+            fitter = CoxPHFitter().fit(frame, duration_col="duration", event_col="event")
+    except (ConvergenceError, ConvergenceWarning) as error:
+        raise NotEnoughDataError(f"the Cox model does not converge ({error})") from None
+    return fitter.summary
+
+
+def _hazard_ratio(row: pd.Series, n: int, effect_name: str) -> StatResult:
+    return StatResult(
+        test="Cox proportional hazards (Wald)",
+        statistic=float(row["z"]),
+        p_value=float(row["p"]),
+        n=n,
+        effect=float(row["exp(coef)"]),
+        effect_name=effect_name,
+        effect_low=float(row["exp(coef) lower 95%"]),
+        effect_high=float(row["exp(coef) upper 95%"]),
+    )
+
+
+def hazard_ratios(
+    durations: pd.Series, observed: pd.Series, groups: pd.Series, baseline: str
+) -> dict[str, StatResult]:
+    """Per group other than `baseline`, its hazard ratio of closing against the baseline, from
+    one Cox model on all groups (above 1: closes faster). n counts the two groups compared."""
+    levels = [g for g in sorted(groups.unique()) if g != baseline]
+    if baseline not in set(groups) or not levels:
+        raise NotEnoughDataError("hazard ratios need the baseline and at least one other group")
+    closes = observed.groupby(groups).sum()
+    if (closes == 0).any():
+        never = ", ".join(str(g) for g in closes[closes == 0].index)
+        raise NotEnoughDataError(f"no issue of {never} closed: its hazard ratio is undefined")
+    # Positional covariate names: lifelines parses column names, and groups are free text.
+    dummies = {f"g{i}": (groups == level).astype(float) for i, level in enumerate(levels)}
+    frame = pd.DataFrame({"duration": durations, "event": observed.astype(bool), **dummies})
+    summary = _cox(frame)
+    sizes = groups.value_counts()
+    return {
+        level: _hazard_ratio(
+            summary.loc[f"g{i}"], int(sizes[level] + sizes[baseline]), f"hazard ratio vs {baseline}"
+        )
+        for i, level in enumerate(levels)
+    }
+
+
+def hazard_ratio(
+    durations: pd.Series, observed: pd.Series, covariate: pd.Series, effect_name: str
+) -> StatResult:
+    """The hazard ratio of closing per unit of one covariate (Cox proportional hazards)."""
+    frame = pd.DataFrame({"duration": durations, "event": observed.astype(bool), "x": covariate})
+    frame = frame.dropna()
+    if len(frame) < 3 or frame["x"].nunique() < 2 or not frame["event"].any():
+        raise NotEnoughDataError("a Cox model needs closed issues and a covariate that varies")
+    return _hazard_ratio(_cox(frame).loc["x"], len(frame), effect_name)
+
+
 def kruskal(values: pd.Series, groups: pd.Series) -> StatResult:
-    """Kruskal–Wallis H test that the groups' values come from the same distribution."""
+    """Kruskal–Wallis H test that the groups' values come from the same distribution, with
+    epsilon² and its bootstrap interval."""
     samples = [s for s in _groups(values, groups) if len(s)]
     if len(samples) < 2:
         raise NotEnoughDataError("a Kruskal–Wallis test needs at least 2 non-empty groups")
@@ -131,7 +299,7 @@ def kruskal(values: pd.Series, groups: pd.Series) -> StatResult:
         raise NotEnoughDataError("Kruskal–Wallis is undefined when every value is the same")
     result = scipy_stats.kruskal(*samples)
     n = sum(len(s) for s in samples)
-    # Epsilon-squared effect size, H / (n - 1) (Tomczak & Tomczak 2014).
+    low, high = bootstrap_interval(samples, _epsilon_squared)
     return StatResult(
         test="Kruskal–Wallis",
         statistic=float(result.statistic),
@@ -140,22 +308,58 @@ def kruskal(values: pd.Series, groups: pd.Series) -> StatResult:
         dof=float(len(samples) - 1),
         effect=float(result.statistic) / (n - 1),
         effect_name="epsilon²",
+        effect_low=low,
+        effect_high=high,
     )
 
 
+def _epsilon_squared(*samples: np.ndarray, axis: int = -1) -> np.ndarray:
+    """Epsilon², H / (n - 1) (Tomczak & Tomczak 2014), along `axis`."""
+    n = sum(s.shape[axis] for s in samples)
+    return scipy_stats.kruskal(*samples, axis=axis).statistic / (n - 1)
+
+
+def dunn(values: pd.Series, groups: pd.Series, order: Sequence[str]) -> pd.DataFrame:
+    """Dunn's pairwise post-hoc test (scikit-posthocs), Holm-adjusted within the family of
+    pairs: one row per pair of groups in `order`, with both medians."""
+    frame = pd.DataFrame({"value": values.to_numpy(float), "group": groups.to_numpy()})
+    matrix = scikit_posthocs.posthoc_dunn(frame, "value", "group", p_adjust="holm")
+    medians = frame.groupby("group")["value"].median()
+    rows = [
+        {
+            "group_a": a,
+            "group_b": b,
+            "median_a": medians[a],
+            "median_b": medians[b],
+            "p_holm": float(matrix.loc[a, b]),
+        }
+        for i, a in enumerate(order)
+        for b in order[i + 1 :]
+    ]
+    return pd.DataFrame(rows, columns=["group_a", "group_b", "median_a", "median_b", "p_holm"])
+
+
 def spearman(x: pd.Series, y: pd.Series) -> StatResult:
-    """Spearman rank correlation of two paired series (pairs with a missing value dropped)."""
+    """Spearman rank correlation of two paired series (pairs with a missing value dropped),
+    with the 95% interval of rho from Fisher's z and Bonett & Wright's (2000) standard error,
+    sqrt((1 + rho² / 2) / (n - 3)): a bootstrap would re-rank every resample, minutes for
+    the 34k-issue study."""
     pairs = pd.concat([x, y], axis=1).dropna()
-    if len(pairs) < 3 or pairs.nunique().min() < 2:
-        raise NotEnoughDataError("a Spearman correlation needs 3 pairs that vary")
+    if len(pairs) < 4 or pairs.nunique().min() < 2:
+        raise NotEnoughDataError("a Spearman correlation needs 4 pairs that vary")
     result = scipy_stats.spearmanr(pairs.iloc[:, 0], pairs.iloc[:, 1])
+    rho, n = float(result.statistic), len(pairs)
+    spread = scipy_stats.norm.ppf(0.975) * np.sqrt((1 + rho**2 / 2) / (n - 3))
+    centre = np.arctanh(np.clip(rho, -0.999999, 0.999999))
     return StatResult(
         test="Spearman",
-        statistic=float(result.statistic),
+        statistic=rho,
         p_value=float(result.pvalue),
-        n=len(pairs),
-        effect=float(result.statistic),
+        n=n,
+        effect=rho,
         effect_name="rho",
+        effect_low=float(np.tanh(centre - spread)),
+        effect_high=float(np.tanh(centre + spread)),
     )
 
 

@@ -281,3 +281,16 @@ root_causes = Table(
     Column("category", String(20), comment="our taxonomy code when it maps plainly, else NULL"),
     Column("bugs", Integer, nullable=False, comment="the study's rows giving this cause"),
 )
+
+
+study_metadata = Table(
+    "study_metadata",
+    metadata,
+    Column(
+        "key",
+        String(40),
+        primary_key=True,
+        comment="title, creators, version, license, collection_end, ... (miner.config)",
+    ),
+    Column("value", JSON, nullable=False, comment="as the study file gives it"),
+)

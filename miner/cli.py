@@ -27,6 +27,13 @@ def _specs(repositories: tuple[str, ...], config_path: str | None) -> list:
     return specs
 
 
+def _study_metadata(config_path: str | None) -> dict[str, object]:
+    from miner.config import ConfigError, load_study_metadata
+
+    with user_errors(ConfigError):
+        return load_study_metadata(config_path) if config_path else {}
+
+
 def _tokens(given: tuple[str, ...]) -> list[str]:
     tokens = [t for t in given if t] or [os.environ.get("GITHUB_TOKEN", "")]
     tokens = [t.strip() for t in tokens if t.strip()]
@@ -88,7 +95,8 @@ def _summary(reports) -> None:
     "--config",
     "config_path",
     type=click.Path(exists=True, dir_okay=False),
-    help="Study file (TOML or YAML) with groups of repositories.",
+    help="Study file (TOML or YAML) with groups of repositories and, optionally, a [study] "
+    "table (title, creators, version, license, collection_end) for the datasheet.",
 )
 @click.option(
     "--token",
@@ -165,9 +173,11 @@ def crawl(
 ) -> None:
     """Fetch issues, comments and events of GitHub repositories into the database."""
     from miner.crawl import CrawlOptions, crawl_all
+    from miner.store import save_study_metadata
     from miner.transport import GitHubClient
 
     specs = _specs(repositories, config_path)
+    study = _study_metadata(config_path)
     if "://" not in api_url:
         raise click.BadParameter(f"{api_url!r} is not a URL", param_hint="--api-url")
     options = CrawlOptions(
@@ -186,6 +196,8 @@ def crawl(
         max_body=int(max_response_mb * 2**20),
     )
     engine = open_for_cli(db_url, create=True)
+    with engine.begin() as connection:
+        save_study_metadata(connection, study)
     client = GitHubClient(api_url, _tokens(tokens), policy)
     try:
         with user_errors(CrawlError):

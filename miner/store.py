@@ -364,3 +364,10 @@ def save_events(
     """Upsert one page of issue events (from the repository-level events endpoint)."""
     if items:
         save_prepared(connection, prepare_events(repository_id, items, provenance))
+
+
+def save_study_metadata(connection: Connection, metadata: dict[str, object]) -> None:
+    """Record what the study file says about the study (miner.config.load_study_metadata);
+    keys it does not give keep their stored value."""
+    rows = [{"key": key, "value": value} for key, value in metadata.items()]
+    upsert(connection, schema.study_metadata, rows, ["key"])

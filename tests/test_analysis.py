@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import io
+import re
+from datetime import datetime, timedelta
 
+import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.text import Text
+from sqlalchemy import select
 
-from analysis import queries, results
+from analysis import queries, results, stats
 from analysis.figures import FIGURES
 from analysis.report import build_report, tables_markdown
 from db import open_database, schema
+from miner.store import save_study_metadata
 from mlissues.cli import main
 from tests.analysis_fixtures import START, annotation, build_study_db, prediction
 
@@ -69,6 +76,12 @@ def study(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
+def computed(study):
+    """The report's results (every p-value adjusted over all of them)."""
+    return results.study_results(study[1])
+
+
+@pytest.fixture(scope="module")
 def two_reports(study, tmp_path_factory):
     """The report built twice from the same database: by the command, then by the library."""
     engine, _ = study
@@ -110,9 +123,18 @@ def test_results_hold_expected_tables_and_tests(study):
     assert "group × category (human labels)" in frequency.tests
     time = results.time_to_close(data)
     assert time.tables["per_group"]["issues"].sum() == 60
-    assert {"survival by group", "survival by category"} <= set(time.tests)
+    assert {"time to close by group", "time to close by category"} <= set(time.tests)
+    assert "time to close: traditional vs ml" in time.tests  # Cox, against the largest group
+    ratios = [t for t in time.tests.values() if t.effect_name == "hazard ratio vs NSR"]
+    assert {t.group for t in ratios} == {"MLEAK vs NSR", "COMPL vs NSR", "EXEC vs NSR"}
+    assert all(t.effect_low <= t.effect <= t.effect_high for t in ratios)
+    per_category = time.tables["per_category"]
+    assert (per_category["km_median_low"] <= per_category["km_median_days"]).all()
     debate = results.debate(data)
-    assert "comments vs time to close (all closed issues)" in debate.tests
+    assert {"time to close vs comments", "comments vs time to close (closed issues only)"} <= set(
+        debate.tests
+    )
+    assert any(note.startswith("Spearman correlations with time") for note in debate.notes)
     people = results.specialization(data)
     assert set(people.tables["concentration"]["role"]) == {"author", "closer", "commenter"}
     trends = results.trends(data)
@@ -136,11 +158,9 @@ def test_report_escapes_issue_text(two_reports):
     assert "categories: 30 human, 30 decided by model test-1" in page
 
 
-def test_every_table_of_the_report_is_in_tables_md(study, two_reports):
-    _, data = study
+def test_every_table_of_the_report_is_in_tables_md(computed, two_reports):
     text = two_reports[1].tables.read_text()
-    for _, compute in FIGURES.values():
-        result = compute(data)
+    for result in computed.values():
         assert f"## {result.title}" in text
         for name in result.tables:
             assert f"### {name}" in text
@@ -149,12 +169,10 @@ def test_every_table_of_the_report_is_in_tables_md(study, two_reports):
 def _render_all(engine) -> str:
     """Every figure drawn (PNG in memory) and the tables as markdown."""
     data = queries.load_study(engine)
-    computed = []
-    for draw, compute in FIGURES.values():
-        result = compute(data)
-        draw(data, result).savefig(io.BytesIO(), format="png", dpi=30)
-        computed.append(result)
-    return tables_markdown(data, computed)
+    computed = results.study_results(data)
+    for name, draw in FIGURES.items():
+        draw(data, computed[name]).savefig(io.BytesIO(), format="png", dpi=30)
+    return tables_markdown(data, list(computed.values()))
 
 
 def _single_category_db(url: str):
@@ -198,7 +216,7 @@ def test_empty_database_is_one_clear_line(tmp_path):
 def test_figures_command_writes_every_file(two_reports):
     assert sorted(p.name for p in two_reports[0].iterdir()) == sorted(
         [f"{name}.{ext}" for name in FIGURES for ext in ("pdf", "png")]
-        + ["index.html", "tables.md"]
+        + ["index.html", "tables.md", "tests.csv"]
     )
 
 
@@ -229,3 +247,220 @@ def test_load_study_is_the_same_on_every_backend(db_url, tmp_path):
     columns = ["issue_id", "category", "category_source", "duration_days", "participants"]
     pd.testing.assert_frame_equal(data.issues[columns], reference.issues[columns])
     assert len(data.people) == len(reference.people)
+
+
+# --- statistics of the whole report ---------------------------------------------------------
+
+
+def _holm(p: np.ndarray) -> np.ndarray:
+    """Holm's step-down adjustment, written out: sorted p times (m - rank), running max."""
+    order = np.argsort(p, kind="stable")
+    steps = np.maximum.accumulate((len(p) - np.arange(len(p))) * p[order])
+    adjusted = np.empty(len(p))
+    adjusted[order] = np.minimum(steps, 1)
+    return adjusted
+
+
+def test_tests_csv_rows_equal_the_report_tests_and_follow_holm(computed, two_reports):
+    frame = pd.read_csv(
+        two_reports[0] / "tests.csv", keep_default_na=False, float_precision="round_trip"
+    )
+    assert list(frame.columns) == list(results.TEST_COLUMNS)
+    expected = [
+        (r.question, t.quantity, t.group, t.test, t.n, t.p_value, t.p_adjusted)
+        for r in computed.values()
+        for t in r.tests.values()
+    ]
+    columns = ["question", "quantity", "group", "test", "n", "p_value", "p_adjusted"]
+    assert list(frame[columns].itertuples(index=False, name=None)) == expected
+    assert len(frame) > 10 and set(frame["question"]) == {"RQ1", "RQ2", "RQ3", "RQ4", "RQ5"}
+    assert frame["p_adjusted"].to_numpy() == pytest.approx(_holm(frame["p_value"].to_numpy()))
+    assert f"Holm correction over all {len(frame)} tests" in two_reports[1].tables.read_text()
+
+
+def test_benjamini_hochberg_correction(study):
+    _, data = study
+    tests = results.tests_frame(results.study_results(data, "fdr_bh").values())
+    p = tests["p_value"].to_numpy()
+    m = len(p)
+    # BH written out: p_(k) · m / k, then the running minimum from the largest p down.
+    order = np.argsort(p)[::-1]
+    steps = np.minimum.accumulate(p[order] * m / (m - np.arange(m)))
+    expected = np.empty(m)
+    expected[order] = np.minimum(steps, 1)
+    assert tests["p_adjusted"].to_numpy() == pytest.approx(expected)
+
+
+def _kruskal_result(p_value: float) -> results.Result:
+    result = results.Result("rq9_test", "RQ9 test", "source")
+    test = stats.StatResult(test="Kruskal–Wallis", statistic=1.0, p_value=p_value, n=10)
+    result.add("x by category", test, "x", "category")
+    result.posthoc["x by category"] = lambda: pd.DataFrame({"pairs": ["a-b"]})
+    return result
+
+
+def test_posthoc_runs_only_when_significant_after_correction():
+    significant, corrected_away, other = (_kruskal_result(p) for p in (0.001, 0.03, 0.04))
+    results.correct([significant])
+    assert "post-hoc: x by category" in significant.tables
+    # 0.03 alone would be significant; with a second test Holm makes it 0.06.
+    results.correct([corrected_away, other])
+    assert corrected_away.tests["x by category"].p_adjusted == pytest.approx(0.06)
+    assert "post-hoc: x by category" not in corrected_away.tables
+    assert "x by category: not significant after correction, so no post-hoc test" in (
+        corrected_away.notes
+    )
+
+
+# --- time: censoring and unknown close times ------------------------------------------------
+
+
+def test_closed_without_a_close_date_is_left_out_never_open(tmp_path):
+    engine = build_study_db(f"sqlite:///{tmp_path / 'unknown.db'}", per_repo=10)
+    with engine.begin() as connection:  # issue 1 of acme/mlframe was closed after 1.5 days
+        connection.execute(
+            schema.issues.update().where(schema.issues.c.id == 10_001).values(closed_at=None)
+        )
+    data = queries.load_study(engine)
+    row = data.issues.set_index("issue_id").loc[10_001]
+    assert (row["close_time_unknown"], row["closed"]) == (True, False)
+    assert np.isnan(row["duration_days"])
+    time = results.time_to_close(data)
+    assert time.tests["time to close by group"].n == 19
+    assert time.tables["per_group"]["closed_time_unknown"].tolist() == [1, 0]
+    assert any(note.startswith("1 issue(s) closed without a close date") for note in time.notes)
+
+
+def _durations(engine) -> pd.Series:
+    data = queries.load_study(engine)
+    return data.issues.set_index("issue_id")["duration_days"], data
+
+
+def test_open_issues_are_censored_at_the_collection_end(tmp_path):
+    engine = build_study_db(f"sqlite:///{tmp_path / 'ends.db'}", per_repo=10)
+    # Issue 5 of acme/mlframe (id 10005) stays open; it was opened on 2020-02-05.
+    opened = START + timedelta(days=35)
+    stored, data = _durations(engine)
+    latest = data.issues.loc[data.issues["repository"] == "acme/mlframe", "updated_at"].max()
+    assert stored[10_005] == (latest - opened) / timedelta(days=1)
+    assert "latest time stored" in data.censoring
+
+    crawl_end = datetime(2021, 6, 1)
+    with engine.begin() as connection:
+        repository = connection.execute(select(schema.repositories.c.id)).scalars().first()
+        connection.execute(
+            schema.crawl_state.insert(),
+            [{"repository_id": repository, "endpoint": "issues", "status": "done",
+              "finished_at": crawl_end}],
+        )  # fmt: skip
+    crawled, data = _durations(engine)
+    assert crawled[10_005] == (crawl_end - opened) / timedelta(days=1)
+    assert crawled[20_005] == stored[20_005]  # the other repository has no crawl recorded
+    assert "latest crawl (1 of 2 repositories)" in data.censoring
+
+    with engine.begin() as connection:
+        save_study_metadata(connection, {"collection_end": "2020-02-20T00:00:00Z"})
+    study, data = _durations(engine)
+    end = datetime(2020, 2, 20)
+    assert study[10_005] == (end - opened) / timedelta(days=1)
+    issues = data.issues.set_index("issue_id")
+    # Issue 6 (opened 2020-02-12) closed on 2020-02-19 12:00: before the end, an event.
+    assert issues.loc[10_006, "closed"]
+    # Issue 7 (opened 2020-02-19) closed after the end: still open then, censored there.
+    assert not issues.loc[10_007, "closed"] and study[10_007] == pytest.approx(1.0)
+    assert np.isnan(study[10_008])  # opened after the end: outside the window
+    assert data.censoring == (
+        "open issues censored at the study's collection end, 2020-02-20 00:00 UTC"
+    )
+    assert any("opened after the collection end" in n for n in results.time_to_close(data).notes)
+
+
+# --- small groups and placeholders ----------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def thin(tmp_path_factory):
+    """60 issues: 3 of them moved into a small category (IO), and author_association a
+    placeholder ('NONE' on every issue), as in the shared corpus."""
+    url = f"sqlite:///{tmp_path_factory.mktemp('thin') / 'thin.db'}"
+    engine = build_study_db(url)
+    a = schema.annotations
+    with engine.begin() as connection:
+        connection.execute(a.update().where(a.c.issue_id.in_([10_001, 10_003, 10_005])).values(
+            category="IO"))  # fmt: skip
+        connection.execute(schema.issues.update().values(author_association="NONE"))
+    data = queries.load_study(engine)
+    return data, results.study_results(data)
+
+
+def test_small_categories_are_pooled_and_left_out_of_tests(thin):
+    _, computed = thin
+    per_category = computed["rq2_time"].tables["per_category"]
+    assert per_category["category"].tolist() == ["COMPL", "EXEC", "MLEAK", "NSR", "other"]
+    assert per_category.set_index("category").loc["other", "issues"] == 3
+    assert "1 category value(s) with fewer than 10 issues pooled as 'other' (IO)" in " ".join(
+        computed["rq2_time"].notes
+    )
+    tested = results.tests_frame(computed.values())
+    assert not tested["group"].str.contains("IO|other").any()
+    assert computed["rq3_debate"].tables["per_category"]["category"].iloc[-1] == "other"
+
+
+def test_placeholder_author_association_is_unknown_not_zero(thin):
+    data, computed = thin
+    people = computed["rq4_people"]
+    assert "member_authors" not in people.tables
+    assert any(
+        note.startswith("author_association unknown (one placeholder value") and "'NONE'" in note
+        for note in people.notes
+    )
+    figure = FIGURES["rq4_people"](data, people)
+    titles = [axis.get_title(loc="left") for axis in figure.axes]
+    assert titles[0] == "Concentration of issues among people"
+    assert "members" not in " ".join(titles).lower()  # no all-zero members panel
+    crowded = (people.tables["concentration"]["people"] > results.TOP_K).any()
+    assert ("Share handled by the 5 busiest people" in titles) == crowded
+
+
+# --- figures and tables a reader reads ------------------------------------------------------
+
+
+def _text_outside(figure) -> list[str]:
+    """What reaches past the figure's edges: a panel with everything it draws (title, labels,
+    tick labels, legend), or a text of the figure itself (the caption)."""
+    canvas = FigureCanvasAgg(figure)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    bounds = figure.bbox.padded(1)
+    drawn = {f"panel {a.get_title(loc='left')!r}": a.get_tightbbox(renderer) for a in figure.axes}
+    in_panels = {id(text) for axis in figure.axes for text in axis.findobj(Text)}
+    for text in figure.findobj(Text):
+        if id(text) not in in_panels and text.get_visible() and text.get_text().strip():
+            drawn[text.get_text()[:40]] = text.get_window_extent(renderer)
+    return [
+        name
+        for name, box in drawn.items()
+        if not (bounds.contains(box.x0, box.y0) and bounds.contains(box.x1, box.y1))
+    ]
+
+
+@pytest.mark.parametrize("name", ["rq2_time", "rq3_debate", "rq4_people", "rq5_trends"])
+def test_figures_fit_one_column_without_clipped_text_or_empty_panels(study, computed, thin, name):
+    for data, by_key in (thin, (study[1], computed)):
+        figure = FIGURES[name](data, by_key[name])
+        assert figure.get_figwidth() == pytest.approx(3.5)
+        assert _text_outside(figure) == []
+        for axis in figure.axes:
+            if axis.get_label() != "<colorbar>":
+                assert axis.has_data(), f"{name}: panel {axis.get_title(loc='left')!r} is empty"
+                assert axis.get_title(loc="left"), f"{name}: a panel without a title"
+
+
+def test_tables_print_no_nan_none_or_float_noise(two_reports):
+    for path in (two_reports[1].tables, two_reports[1].index):
+        text = path.read_text()
+        assert not re.search(r"\bnan\b|\bNone\b|\d[eE][-+]\d", text), path.name
+        assert "p = 0.000" not in text and "| 0.0000" not in text
+    # Every p-value cell of the tests tables is APA style: '< 0.001' or three decimals.
+    rows = [line for line in two_reports[1].tables.read_text().splitlines() if "Kruskal" in line]
+    assert rows and all(re.search(r"\| (< 0\.001|[01]\.\d{3}) \|", row) for row in rows)

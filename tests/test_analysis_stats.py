@@ -37,6 +37,9 @@ def test_chi_square_and_cramers_v_by_hand():
     assert result.effect == pytest.approx(1 / 3)
     assert result.dof == 1 and result.n == 60
     assert result.p_value == pytest.approx(scipy_stats.chi2.sf(20 / 3, 1))
+    # Perfect association: every resample has V = 1, so the bootstrap interval is [1, 1].
+    perfect = stats.independence_test(pd.DataFrame([[10, 0], [0, 10]]))
+    assert perfect.effect_low == pytest.approx(1) == perfect.effect_high
 
 
 def test_chi_square_drops_empty_rows_and_refuses_one_category():
@@ -88,6 +91,11 @@ def test_spearman_by_hand():
     result = stats.spearman(pd.Series([1, 2, 3, 4, 5]), pd.Series([2, 1, 4, 3, 5.0]))
     assert result.statistic == pytest.approx(0.8)
     assert result.n == 5
+    # Fisher z: atanh(0.8) ± 1.96 · sqrt((1 + 0.8²/2) / 2), back through tanh.
+    spread = scipy_stats.norm.ppf(0.975) * math.sqrt(1.32 / 2)
+    assert result.effect_low == pytest.approx(math.tanh(math.atanh(0.8) - spread))
+    assert result.effect_high == pytest.approx(math.tanh(math.atanh(0.8) + spread))
+    assert (result.effect_low, result.effect_high) == pytest.approx((-0.457, 0.991), abs=1e-3)
     with_missing = stats.spearman(pd.Series([1, 2, 3, 4, 5, 6]), pd.Series([2, 1, 4, 3, 5, None]))
     assert with_missing.statistic == pytest.approx(0.8)
 
@@ -121,3 +129,62 @@ def test_mann_kendall_by_hand():
     assert result.effect == pytest.approx(1.0)
     with pytest.raises(stats.NotEnoughDataError):
         stats.mann_kendall(pd.Series([2.0, 2, 2, 2, 2]))
+
+
+def test_holm_and_benjamini_hochberg_by_hand():
+    # Holm: sorted 0.01·3, 0.03·2, 0.04·1 -> running max 0.03, 0.06, 0.06.
+    # BH: 0.01·3/1, 0.03·3/2, 0.04·3/3 -> running min from the top 0.03, 0.04, 0.04.
+    p = [0.01, 0.04, 0.03, float("nan")]
+    assert stats.adjust(p, "holm")[:3] == pytest.approx([0.03, 0.06, 0.06])
+    assert stats.adjust(p, "fdr_bh")[:3] == pytest.approx([0.03, 0.04, 0.04])
+    assert math.isnan(stats.adjust(p)[3])  # a missing p-value is no comparison
+    with pytest.raises(ValueError, match="correction must be one of holm, fdr_bh"):
+        stats.adjust(p, "bonferroni")
+
+
+def test_effect_intervals_hold_the_estimate_and_repeat():
+    rng = np.random.default_rng(1)
+    groups = pd.Series(np.repeat(list("abc"), 40))
+    values = pd.Series(rng.poisson(3, 120) + (groups == "a") * 2)
+    other = values + rng.normal(0, 2, 120)
+    computed = [
+        stats.kruskal(values, groups),
+        stats.spearman(values, other),
+        stats.independence_test(pd.crosstab(groups, values > 3)),
+    ]
+    for result in computed:
+        assert result.effect_low <= result.effect <= result.effect_high, result.test
+    assert computed[0] == stats.kruskal(values, groups)  # a fixed seed: the same interval
+
+
+def test_kaplan_meier_median_interval():
+    # Twenty closes at days 1..20: S(10) = 0.5, S(11) = 0.45; the median is where S first
+    # falls below one half.
+    fitter = stats.kaplan_meier(pd.Series(range(1, 21)), pd.Series([1] * 20), "x")
+    low, high = stats.median_interval(fitter)
+    assert low < stats.median_time(fitter) == 11 < high
+    # One close among four: the median, and the upper bound, are never reached.
+    never = stats.kaplan_meier(pd.Series([1, 2, 3, 4]), pd.Series([1, 0, 0, 0]), "y")
+    assert stats.median_time(never) == math.inf and stats.median_interval(never)[1] == math.inf
+
+
+def test_hazard_ratios_against_a_baseline():
+    durations = pd.Series([1, 2, 3, 4, 5, 2, 4, 6, 8, 10.0])
+    groups = pd.Series(list("aaaaabbbbb"))
+    closed = pd.Series([1, 1, 1, 1, 1, 1, 1, 1, 1, 0])
+    ratio = stats.hazard_ratios(durations, closed, groups, "a")["b"]
+    assert ratio.effect < 1  # b closes later than a
+    assert ratio.effect_low <= ratio.effect <= ratio.effect_high
+    assert (ratio.n, ratio.effect_name) == (10, "hazard ratio vs a")
+    with pytest.raises(stats.NotEnoughDataError, match="no issue of b closed"):
+        stats.hazard_ratios(durations, closed.where(groups == "a", 0), groups, "a")
+
+
+def test_dunn_by_hand():
+    # Ranks 1-3, 4-6, 7-9: mean ranks 2, 5, 8; SE = sqrt(9·10/12 · 2/3) = sqrt(5).
+    # z = 3/√5 (a-b, b-c) and 6/√5 (a-c); Holm over the three two-sided p-values.
+    table = stats.dunn(pd.Series(range(1, 10)), pd.Series(list("aaabbbccc")), ["a", "b", "c"])
+    raw = [2 * scipy_stats.norm.sf(z / math.sqrt(5)) for z in (3, 6, 3)]
+    holm = [max(raw[0] * 2, raw[1] * 3), raw[1] * 3, max(raw[0] * 2, raw[1] * 3)]
+    assert table[["group_a", "group_b"]].values.tolist() == [["a", "b"], ["a", "c"], ["b", "c"]]
+    assert table["p_holm"].tolist() == pytest.approx(holm)

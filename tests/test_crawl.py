@@ -300,12 +300,19 @@ def test_anonymous_crawl_says_so(api, tmp_path, monkeypatch):
     assert api.remaining(None) < 60
 
 
+STUDY_TABLES = {
+    "toml": '[study]\ntitle = "Two frameworks"\ncreators = ["Ada", "Bob"]\n'
+    "collection_end = 2024-06-30\n\n"
+    '[groups]\nml = ["keras-team/keras"]\ntraditional = ["pytorch/pytorch"]\n',
+    "yaml": "study:\n  title: Two frameworks\n  creators: [Ada, Bob]\n"
+    "  collection_end: 2024-06-30\n"
+    "groups:\n  ml: [keras-team/keras]\n  traditional: [pytorch/pytorch]\n",
+}
+
+
 @pytest.mark.parametrize("suffix", ["toml", "yaml"])
 def test_study_config_groups_repositories(corpus, tmp_path, suffix):
-    text = {
-        "toml": '[groups]\nml = ["keras-team/keras"]\ntraditional = ["pytorch/pytorch"]\n',
-        "yaml": "groups:\n  ml: [keras-team/keras]\n  traditional: [pytorch/pytorch]\n",
-    }[suffix]
+    text = STUDY_TABLES[suffix]
     study = tmp_path / f"study.{suffix}"
     study.write_text(text)
     db = tmp_path / "g.db"
@@ -317,6 +324,29 @@ def test_study_config_groups_repositories(corpus, tmp_path, suffix):
         r["full_name"]: r["group_name"] for r in _rows(f"sqlite:///{db}", schema.repositories)
     }
     assert groups == {"keras-team/keras": "ml", "pytorch/pytorch": "traditional"}
+    metadata = {r["key"]: r["value"] for r in _rows(f"sqlite:///{db}", schema.study_metadata)}
+    assert metadata == {
+        "title": "Two frameworks",
+        "creators": ["Ada", "Bob"],
+        "collection_end": "2024-06-30T23:59:59Z",  # a date: the whole day was collected
+    }
+
+
+@pytest.mark.parametrize(
+    ("study", "message"),
+    [
+        ('licence = "MIT"', "unknown [study] key licence; use title, description, creators"),
+        ("collection_end = 'June'", "[study] collection_end 'June' is not a date"),
+        ("creators = []", "[study] creators must be a list of names, not []"),
+    ],
+)
+def test_a_bad_study_table_is_one_clear_line(tmp_path, study, message):
+    path = tmp_path / "study.toml"
+    path.write_text(f'[study]\n{study}\n[groups]\nml = ["keras-team/keras"]\n')
+    result = cli("--config", str(path), "--db", str(tmp_path / "x.db"))
+    assert result.exit_code == 1
+    assert result.output.startswith(f"Error: {path}: ") and message in result.output
+    assert not (tmp_path / "x.db").exists()  # refused before anything was written
 
 
 def test_awkward_items_are_stored_faithfully(db_url, tmp_path):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 
 import pandas as pd
@@ -10,8 +12,9 @@ from click.testing import CliRunner
 
 from analysis import queries
 from analysis.export import TABLES, ExportError, agreement, export_dataset, validate_package
+from miner.store import save_study_metadata
 from mlissues.cli import main
-from tests.analysis_fixtures import annotation, build_study_db
+from tests.analysis_fixtures import PEOPLE, annotation, build_study_db
 
 
 @pytest.fixture(scope="module")
@@ -63,26 +66,130 @@ def test_every_column_is_documented(exported):
         for f in fields:
             assert f"| {f.name} | {f.type} |" in dictionary
     assert "closed_at - created_at in days" in dictionary
+
+
+GEBRU_SECTIONS = (
+    "Motivation",
+    "Composition",
+    "Collection process",
+    "Preprocessing, cleaning and labeling",
+    "Uses",
+    "Distribution",
+    "Maintenance",
+)
+
+
+def test_datasheet_has_every_section_and_states_what_is_not_stated(exported):
+    _, folder = exported
     sheet = (folder / "datasheet.md").read_text()
-    for section in ("Motivation", "Composition", "Collection", "Labeling and agreement", "Limits"):
-        assert f"## {section}" in sheet
+    assert [line[3:] for line in sheet.splitlines() if line.startswith("## ")] == list(
+        GEBRU_SECTIONS
+    )
+    for line in ("- Creators: not stated", "- Version: not stated", "- Contact: not stated"):
+        assert line in sheet
+    assert "labels, predictions and derived columns): not stated" in sheet
+    assert "metadata): no license granted;" in sheet
+    assert "CC-BY" not in sheet  # no license is assumed
+    # The personal data: 4 logins of the synthetic people, in every login column.
+    assert "The dataset holds 4 distinct GitHub logins, in issues.author (4)" in sheet
+    assert "collection end: not stated" in sheet
+    descriptor = json.loads((folder / "datapackage.json").read_text())
+    assert "licenses" not in descriptor and "no license granted" in descriptor["description"]
+
+
+def _broken_copy(folder, tmp_path, table: str, edit) -> object:
+    """A copy of the dataset with the first data row of `table` edited."""
+    broken = tmp_path / f"broken-{table}"
+    broken.mkdir()
+    for path in folder.iterdir():
+        (broken / path.name).write_bytes(path.read_bytes())
+    lines = (broken / f"{table}.csv").read_text().splitlines()
+    lines[1] = edit(lines[1])
+    (broken / f"{table}.csv").write_text("\n".join(lines) + "\n")
+    return broken / "datapackage.json"
 
 
 def test_datapackage_validates_and_catches_a_broken_file(exported, tmp_path):
     _, folder = exported
     descriptor = json.loads((folder / "datapackage.json").read_text())
     assert [r["name"] for r in descriptor["resources"]] == list(TABLES)
+    schemas = {r["name"]: r["schema"] for r in descriptor["resources"]}
+    assert (
+        schemas["issues"]["primaryKey"] == ["issue_id"] and "foreignKeys" not in schemas["issues"]
+    )
+    for name in ("annotations", "labels", "people", "predictions"):
+        assert schemas[name]["foreignKeys"] == [
+            {"fields": "issue_id", "reference": {"resource": "issues", "fields": "issue_id"}}
+        ]
     validate_package(folder / "datapackage.json")
-    broken = tmp_path / "broken"
-    broken.mkdir()
-    for path in folder.iterdir():
-        (broken / path.name).write_bytes(path.read_bytes())
-    lines = (broken / "issues.csv").read_text().splitlines()
-    lines[1] = "not-a-number," + lines[1].split(",", 1)[1]
-    (broken / "issues.csv").write_text("\n".join(lines) + "\n")
-
+    not_a_number = _broken_copy(
+        folder, tmp_path, "issues", lambda line: "not-a-number," + line.split(",", 1)[1]
+    )
     with pytest.raises(ExportError, match="does not validate"):
-        validate_package(broken / "datapackage.json")
+        validate_package(not_a_number)
+    no_such_issue = _broken_copy(folder, tmp_path, "people", lambda line: "1" + line)
+    with pytest.raises(ExportError, match="violates the foreign key"):
+        validate_package(no_such_issue)
+
+
+def test_datasheet_and_package_take_what_the_study_file_states(tmp_path):
+    url = f"sqlite:///{tmp_path / 'stated.db'}"
+    engine = build_study_db(url, per_repo=5)
+    stated = {
+        "title": "System issues in two frameworks",
+        "creators": ["Ada Lovelace (Example University)", "Bob Byte"],
+        "version": "1.2",
+        "license": "CC-BY-4.0",
+        "contact": "issues@example.org",
+        "collection_end": "2021-01-01T00:00:00Z",
+    }
+    with engine.begin() as connection:
+        save_study_metadata(connection, stated)
+    export_dataset(engine, tmp_path / "dataset")
+    sheet = (tmp_path / "dataset" / "datasheet.md").read_text()
+    assert sheet.startswith("# Datasheet: System issues in two frameworks\n")
+    for line in (
+        "- Creators: Ada Lovelace (Example University); Bob Byte",
+        "- Version: 1.2",
+        "- Contact: issues@example.org",
+        "- License of this dataset (labels, predictions and derived columns): CC-BY-4.0",
+    ):
+        assert line in sheet
+    assert "collection end: 2021-01-01T00:00:00Z" in sheet
+    assert "open issues censored at the study's collection end, 2021-01-01 00:00 UTC" in sheet
+    descriptor = json.loads((tmp_path / "dataset" / "datapackage.json").read_text())
+    assert descriptor["licenses"] == [{"name": "CC-BY-4.0"}]
+    assert (descriptor["version"], descriptor["title"]) == ("1.2", stated["title"])
+
+
+def test_pseudonymized_logins_are_keyed_hashes_the_same_in_every_table(tmp_path, monkeypatch):
+    url = f"sqlite:///{tmp_path / 'people.db'}"
+    build_study_db(url, per_repo=5)
+    out = tmp_path / "dataset"
+    monkeypatch.delenv("MLISSUES_LOGIN_KEY", raising=False)
+    args = ["-q", "export", "--db", url, "--out", str(out), "--pseudonymize-logins"]
+    refused = CliRunner().invoke(main, args)
+    assert refused.exit_code == 1 and not out.exists()
+    assert refused.output.strip() == (
+        "Error: pseudonymizing logins needs a key: pass --login-key or set MLISSUES_LOGIN_KEY"
+    )
+    key = "correct horse battery staple"
+    monkeypatch.setenv("MLISSUES_LOGIN_KEY", key)
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    digest = lambda login: hmac.new(key.encode(), login.encode(), hashlib.sha256).hexdigest()  # noqa: E731
+    issues = pd.read_csv(out / "issues.csv").set_index("issue_id")
+    people = pd.read_csv(out / "people.csv")
+    # Issue 1 of acme/mlframe was opened by bob and closed by bob (see analysis_fixtures).
+    assert issues.loc[10_001, "author"] == digest("bob") == issues.loc[10_001, "closed_by"]
+    assert set(people["login"]) == {digest(login) for login in PEOPLE}
+    authors = people[people["role"] == "author"].set_index("issue_id")["login"]
+    assert authors.to_dict() == issues["author"].to_dict()  # the same pseudonym everywhere
+    for path in out.iterdir():
+        text = path.read_text()
+        assert key not in text, path.name
+        assert not any(f",{login}," in text for login in PEOPLE), path.name
+    assert "replaced by its keyed hash (HMAC-SHA256" in (out / "datasheet.md").read_text()
 
 
 def test_agreement_by_hand():
