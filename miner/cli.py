@@ -28,8 +28,11 @@ def _specs(repositories: tuple[str, ...], config_path: str | None) -> list:
 
 
 def _tokens(given: tuple[str, ...]) -> list[str]:
-    tokens = [t for t in given if t] or [os.environ.get("GITHUB_TOKEN", "")]
-    tokens = [t.strip() for t in tokens if t.strip()]
+    """--token values, else $GITHUB_TOKENS (separated by commas or spaces), else $GITHUB_TOKEN."""
+    tokens = [t for t in given if t]
+    tokens = tokens or os.environ.get("GITHUB_TOKENS", "").replace(",", " ").split()
+    tokens = tokens or [os.environ.get("GITHUB_TOKEN", "")]
+    tokens = list(dict.fromkeys(t.strip() for t in tokens if t.strip()))
     if not tokens:
         log.warning(
             "no token: anonymous requests are limited to 60 per hour; "
@@ -95,7 +98,8 @@ def _summary(reports) -> None:
     "tokens",
     multiple=True,
     metavar="TOKEN",
-    help="GitHub token; repeat to rotate several. Default: $GITHUB_TOKEN.",
+    help="GitHub token; repeat to crawl several repositories at once, one per token. "
+    "Default: $GITHUB_TOKENS (comma-separated), else $GITHUB_TOKEN.",
 )
 @click.option("--since", help="Start of the first crawl (YYYY-MM-DD); later runs continue.")
 @click.option(
@@ -198,6 +202,86 @@ def crawl(
         client.close()
     if progress_enabled():
         _summary(reports)
+
+
+@click.command("discover")
+@click.option(
+    "--group",
+    "groups",
+    nargs=2,
+    multiple=True,
+    required=True,
+    metavar="NAME QUERY",
+    help='A study group and its GitHub search, e.g. --group ml "topic:deep-learning '
+    'stars:>5000" (repeatable).',
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, writable=True),
+    default="study.toml",
+    show_default=True,
+    help="Study file to write (TOML), for mlissues crawl --config.",
+)
+@click.option(
+    "--limit",
+    type=click.IntRange(1, 1000),
+    default=1000,
+    show_default=True,
+    help="At most N repositories per query, most stars first (GitHub lists 1,000).",
+)
+@click.option("--token", help="GitHub token. Default: $GITHUB_TOKEN (first of $GITHUB_TOKENS).")
+@click.option(
+    "--api-url",
+    default=DEFAULT_API_URL,
+    show_default=True,
+    envvar="GITHUB_API_URL",
+    help="API base URL (GitHub Enterprise: https://HOST/api/v3; or the stand-in).",
+)
+@click.option(
+    "--retries",
+    type=click.IntRange(min=0),
+    default=5,
+    show_default=True,
+    help="Retries of a failing request before giving up.",
+)
+@click.option(
+    "--backoff",
+    type=click.FloatRange(min=0),
+    default=1.0,
+    show_default=True,
+    help="Exponential backoff factor in seconds; also scales secondary-limit waits.",
+)
+def discover(
+    groups: tuple[tuple[str, str], ...],
+    output: str,
+    limit: int,
+    token: str | None,
+    api_url: str,
+    retries: int,
+    backoff: float,
+) -> None:
+    """Search GitHub for repositories and write a study file of groups to crawl."""
+    from pathlib import Path
+
+    from miner.discover import DiscoveryError, discover, github_client, study_toml
+
+    if "://" not in api_url:
+        raise click.BadParameter(f"{api_url!r} is not a URL", param_hint="--api-url")
+    chosen = _tokens((token,) if token else ())
+    policy = RetryPolicy(retries=retries, backoff=backoff, secondary_wait=60 * backoff)
+    github = github_client(api_url, chosen[0] if chosen else None, policy)
+    try:
+        with user_errors(DiscoveryError):
+            found = discover(github, list(groups), limit)
+    finally:
+        github.close()
+    try:
+        Path(output).write_text(study_toml(found, list(groups), api_url), encoding="utf-8")
+    except OSError as error:
+        raise click.ClickException(f"cannot write {output}: {error.strerror}") from None
+    counts = ", ".join(f"{g}: {sum(f.group == g for f in found)}" for g in dict(groups))
+    click.echo(f"wrote {output}: {len(found)} repositories ({counts})")
 
 
 def _parse_renames(values: tuple[str, ...]) -> dict[str, str]:

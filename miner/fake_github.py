@@ -509,9 +509,10 @@ class FakeGitHub:
             self.repos[new.lower()] = repo
             self.settings.renames[old.lower()] = new
 
-    def remaining(self, token: str | None = None) -> int:
+    def remaining(self, token: str | None = None, resource: str = "core") -> int:
+        """The budget left of a token (or the anonymous one), "core" or "search"."""
         with self._lock:
-            return self._budget(token or "", time.time()).remaining
+            return self._budget(token or "", time.time(), resource).remaining
 
     # --- used by the handler, under the lock ------------------------------------------------
 
