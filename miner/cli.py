@@ -169,6 +169,7 @@ def crawl(
 ) -> None:
     """Fetch issues, comments and events of GitHub repositories into the database."""
     from miner.crawl import CrawlOptions, crawl_all
+    from miner.parallel import crawl_parallel
     from miner.transport import GitHubClient
 
     specs = _specs(repositories, config_path)
@@ -190,16 +191,21 @@ def crawl(
         max_body=int(max_response_mb * 2**20),
     )
     engine = open_for_cli(db_url, create=True)
-    client = GitHubClient(api_url, _tokens(tokens), policy)
+    chosen = _tokens(tokens)
     try:
         with user_errors(CrawlError):
-            reports = crawl_all(engine, client, specs, options)
+            if len(chosen) > 1 and len(specs) > 1:  # one repository at a time per token
+                reports = crawl_parallel(engine, api_url, chosen, specs, options, policy)
+            else:  # one repository, or one token: in turn, tokens rotating by quota
+                client = GitHubClient(api_url, chosen, policy)
+                try:
+                    reports = crawl_all(engine, client, specs, options)
+                finally:
+                    client.close()
     except KeyboardInterrupt:
         # Every page is committed with its cursor, so stopping here loses nothing.
         click.echo(f"Interrupted: {RESUME_HINT}", err=True)
         raise SystemExit(130) from None  # 128 + SIGINT, as shells report Ctrl-C
-    finally:
-        client.close()
     if progress_enabled():
         _summary(reports)
 

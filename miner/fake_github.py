@@ -165,6 +165,8 @@ def _shifted(obj: dict, offset: int) -> dict:
     """An item of a copied folder: its own id, so that copies do not overwrite each other."""
     if offset:
         obj["id"] += offset
+        for label in obj.get("labels") or []:
+            label["id"] += offset  # label ids are a repository's own, too
     return obj
 
 
@@ -337,6 +339,8 @@ class Stats:
     paths: list[str] = field(default_factory=list)
     tokens: list[str | None] = field(default_factory=list)  # the token each request carried
     pages: dict[str, int] = field(default_factory=dict)  # listing pages answered, per endpoint
+    # the most requests of one token being answered at the same moment, per token
+    peak_in_flight: dict[str | None, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -387,6 +391,7 @@ class FakeGitHub:
         self._budgets: dict[str, _Budget] = {}
         self._edits: list[Edit] = []
         self._pages_answered: dict[str, int] = {}  # per endpoint name
+        self._in_flight: dict[str | None, int] = {}  # requests being answered, per token
         self._served: dict[tuple[str, str], dict[int, None]] = {}  # ids in first-served order
         self._server = ThreadingHTTPServer(("127.0.0.1", port), _Handler)
         self._server.daemon_threads = True
@@ -597,13 +602,24 @@ class _Handler(BaseHTTPRequestHandler):
         log.debug("%s " + format, self.address_string(), *args)
 
     def do_GET(self) -> None:
-        fake = self.fake
+        fake, token = self.fake, self._token()
+        with fake._lock:
+            fake._in_flight[token] = fake._in_flight.get(token, 0) + 1
+            peak = max(fake.stats.peak_in_flight.get(token, 0), fake._in_flight[token])
+            fake.stats.peak_in_flight[token] = peak
+        try:
+            self._get(fake, token)
+        finally:
+            with fake._lock:
+                fake._in_flight[token] -= 1
+
+    def _get(self, fake: FakeGitHub, token: str | None) -> None:
         if fake.settings.delay:
             time.sleep(fake.settings.delay)
         with fake._lock:
             fake.stats.requests += 1
             fake.stats.paths.append(self.path)
-            fake.stats.tokens.append(self._token())
+            fake.stats.tokens.append(token)
             fault = fake._take_fault(self.path)
         if fault is not None and fault.kind == "drop":
             self.close_connection = True
