@@ -290,13 +290,14 @@ def discover(
     click.echo(f"wrote {output}: {len(found)} repositories ({counts})")
 
 
-def _parse_renames(values: tuple[str, ...]) -> dict[str, str]:
+def _parse_renames(values: tuple[str, ...], option: str = "--rename") -> dict[str, str]:
+    """LEFT=RIGHT pairs of repository names, as {LEFT: RIGHT}."""
     renames = {}
     for value in values:
-        old, sep, new = value.partition("=")
-        if not sep or "/" not in old or "/" not in new:
-            raise click.BadParameter(f"{value!r}: write OLD/NAME=NEW/NAME", param_hint="--rename")
-        renames[old.strip()] = new.strip()
+        left, sep, right = value.partition("=")
+        if not sep or "/" not in left or "/" not in right:
+            raise click.BadParameter(f"{value!r}: write OWNER/NAME=OWNER/NAME", param_hint=option)
+        renames[left.strip()] = right.strip()
     return renames
 
 
@@ -345,7 +346,21 @@ def _parse_fault(value: str):
     help="Length of the rate-limit window.",
 )
 @click.option("--max-page", type=int, help="Refuse pages past this with 422 (deep pages).")
-@click.option("--delay", type=float, default=0.0, help="Seconds added to every response.")
+@click.option(
+    "--delay",
+    "--latency",
+    "delay",
+    type=float,
+    default=0.0,
+    help="Seconds added to every response (network latency, for benchmarks).",
+)
+@click.option(
+    "--copy",
+    "copies",
+    multiple=True,
+    metavar="NEW=OLD",
+    help="Serve corpus folder OLD again as NEW, with ids of its own (repeatable).",
+)
 @click.option("--prefix", default="", help="Path before /repos, e.g. /api/v3 (GitHub Enterprise).")
 @click.option(
     "--fault",
@@ -365,6 +380,7 @@ def fake_github(
     reset_seconds: float,
     max_page: int | None,
     delay: float,
+    copies: tuple[str, ...],
     faults: tuple[str, ...],
     prefix: str,
 ) -> None:
@@ -375,6 +391,7 @@ def fake_github(
         corpus_dir,
         port=port,
         renames=_parse_renames(renames),
+        copies=_parse_renames(copies, "--copy"),  # NEW -> OLD
         tokens=frozenset(tokens) if tokens else None,
         budget=budget,
         anonymous_budget=anonymous_budget,

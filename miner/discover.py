@@ -76,6 +76,12 @@ def search(github, group: str, query: str, limit: int = SEARCH_LIMIT) -> Iterato
     try:
         results = github.search_repositories(query, sort="stars", order="desc")
         for index, repository in enumerate(results):
+            if index == 0 and results.totalCount > SEARCH_LIMIT:
+                log.warning(
+                    "%r matches %d repositories, but GitHub lists only the first %d (most "
+                    "stars); split it by stars ranges, e.g. stars:100..500 and stars:>500",
+                    query, results.totalCount, SEARCH_LIMIT,
+                )  # fmt: skip
             if index >= min(limit, SEARCH_LIMIT):
                 return
             if not is_repository_name(repository.full_name):

@@ -3,7 +3,6 @@ stand-in's /search/repositories."""
 
 from __future__ import annotations
 
-import logging
 import tomllib
 from pathlib import Path
 
@@ -80,12 +79,12 @@ def test_search_endpoint_filters_sorts_and_pages_like_github(search_api):
     assert refused.status_code == 422
 
 
-def test_discover_writes_a_study_file_that_crawl_reads(search_api, tmp_path, caplog):
-    caplog.set_level(logging.DEBUG)
+def test_discover_writes_a_study_file_that_crawl_reads(search_api, tmp_path):
     output = tmp_path / "study.toml"
     result = _discover(
         search_api.url,
         output,
+        "-vv",  # every log line, PyGithub's and urllib3's too, goes to the output
         "--group", "ml", "topic:deep-learning stars:>5000",
         "--group", "traditional", "topic:scientific-computing stars:>=1000",
         "--group", "ml", "numpy",  # a second query of a group; numpy is traditional already
@@ -103,12 +102,11 @@ def test_discover_writes_a_study_file_that_crawl_reads(search_api, tmp_path, cap
     specs = load_study(output)
     assert specs[0] == RepositorySpec("dl000/net", "ml")
     assert RepositorySpec("scipy/scipy", "traditional") in specs and len(specs) == 74
-    assert SECRET not in caplog.text and SECRET not in result.output
+    assert "DEBUG" in result.output and SECRET not in result.output  # never logged
     assert search_api.remaining(SECRET, "search") == 30 - 3  # a page per query
 
 
-def test_discover_limit_and_a_spent_search_limit_is_waited_out(search_api, tmp_path, caplog):
-    caplog.set_level(logging.INFO)
+def test_discover_limit_and_a_spent_search_limit_is_waited_out(search_api, tmp_path):
     search_api.settings.search_budget = 1
     search_api.settings.search_reset_seconds = 1.0
     output = tmp_path / "study.toml"
@@ -119,7 +117,19 @@ def test_discover_limit_and_a_spent_search_limit_is_waited_out(search_api, tmp_p
     study = tomllib.loads(output.read_text(encoding="utf-8"))
     assert len(study["groups"]["ml"]) == 130  # 2 pages of 100, the second waiting for a reset
     assert search_api.stats.requests >= 3  # a refused request, then the page asked again
-    assert SECRET not in caplog.text
+    assert SECRET not in result.output
+
+
+def test_a_query_past_the_first_1000_results_is_cut_there_with_advice(tmp_path):
+    (tmp_path / "corpus").mkdir()
+    many = [{"full_name": f"o{n}/r", "stars": n, "topics": ["ml"]} for n in range(1100)]
+    output = tmp_path / "study.toml"
+    with FakeGitHub(tmp_path / "corpus", catalog=many, search_budget=100) as api:
+        result = _discover(api.url, output, "--group", "ml", "topic:ml")
+    assert result.exit_code == 0, result.output
+    names = tomllib.loads(output.read_text(encoding="utf-8"))["groups"]["ml"]
+    assert len(names) == 1000 and names[0] == "o1099/r" and names[-1] == "o100/r"
+    assert "matches 1100 repositories" in result.output and "stars:100..500" in result.output
 
 
 def test_discover_errors_are_one_line(search_api, tmp_path):
