@@ -151,8 +151,15 @@ def _summary(reports) -> None:
     show_default=True,
     help="Largest answer accepted, in MB (GitHub's pages are under 1 MB).",
 )
+@click.option(
+    "--enqueue",
+    is_flag=True,
+    help="Record the repositories as jobs for `mlissues worker` (a shared database) instead "
+    "of crawling them now.",
+)
 def crawl(
     repositories: tuple[str, ...],
+    enqueue: bool,
     db_url: str,
     config_path: str | None,
     tokens: tuple[str, ...],
@@ -173,6 +180,9 @@ def crawl(
     from miner.transport import GitHubClient
 
     specs = _specs(repositories, config_path)
+    if enqueue:
+        _enqueue(db_url, specs)
+        return
     if "://" not in api_url:
         raise click.BadParameter(f"{api_url!r} is not a URL", param_hint="--api-url")
     options = CrawlOptions(
@@ -288,6 +298,97 @@ def discover(
         raise click.ClickException(f"cannot write {output}: {error.strerror}") from None
     counts = ", ".join(f"{g}: {sum(f.group == g for f in found)}" for g in dict(groups))
     click.echo(f"wrote {output}: {len(found)} repositories ({counts})")
+
+
+def _enqueue(db_url: str, specs: list) -> None:
+    from db import jobs
+
+    engine = open_for_cli(db_url, create=True)
+    with user_errors():
+        added = jobs.enqueue(engine, [(spec.name, spec.group) for spec in specs])
+    click.echo(
+        f"queued {added} repositories ({len(specs) - added} were queued, running or done); "
+        "start workers with: mlissues worker --db ... --token ..."
+    )
+
+
+@click.command("worker")
+@db_option
+@click.option(
+    "--token",
+    "tokens",
+    multiple=True,
+    metavar="TOKEN",
+    help="GitHub token; repeat to rotate several. Default: $GITHUB_TOKEN.",
+)
+@click.option(
+    "--api-url",
+    default=DEFAULT_API_URL,
+    show_default=True,
+    envvar="GITHUB_API_URL",
+    help="API base URL (GitHub Enterprise: https://HOST/api/v3; or the stand-in).",
+)
+@click.option("--no-comments", is_flag=True, help="Skip the comments endpoint.")
+@click.option("--events", is_flag=True, help="Also fetch issue events (close, reopen, label).")
+@click.option(
+    "--per-page",
+    type=click.IntRange(1, 100),
+    default=100,
+    show_default=True,
+    help="Items per request (GitHub's maximum is 100).",
+)
+@click.option(
+    "--lease",
+    type=click.FloatRange(min=1),
+    default=300,
+    show_default=True,
+    help="Seconds a claimed job stays this worker's without a heartbeat.",
+)
+@click.option(
+    "--heartbeat",
+    type=click.FloatRange(min=0.1),
+    default=None,
+    help="Seconds between heartbeats. Default: a third of --lease.",
+)
+@click.option(
+    "--poll",
+    type=click.FloatRange(min=0.1),
+    default=5,
+    show_default=True,
+    help="Seconds between looks at the queue while other workers' jobs run.",
+)
+def worker(
+    db_url: str,
+    tokens: tuple[str, ...],
+    api_url: str,
+    no_comments: bool,
+    events: bool,
+    per_page: int,
+    lease: float,
+    heartbeat: float | None,
+    poll: float,
+) -> None:
+    """Claim crawl jobs (crawl --enqueue) from a shared database and crawl them until none left."""
+    from miner.crawl import CrawlOptions
+    from miner.transport import GitHubClient
+    from miner.worker import WorkerOptions, run_worker
+
+    if "://" not in api_url:
+        raise click.BadParameter(f"{api_url!r} is not a URL", param_hint="--api-url")
+    engine = open_for_cli(db_url, create=True)
+    options = CrawlOptions(comments=not no_comments, events=events, per_page=per_page)
+    schedule = WorkerOptions(lease=lease, heartbeat=heartbeat or lease / 3, poll=poll)
+    client = GitHubClient(api_url, _tokens(tokens))
+    try:
+        with user_errors(CrawlError):
+            counts = run_worker(engine, client, options, schedule)
+    except KeyboardInterrupt:
+        click.echo(f"Interrupted: {RESUME_HINT} (another worker takes the job over once its "
+                   "lease passes)", err=True)  # fmt: skip
+        raise SystemExit(130) from None
+    finally:
+        client.close()
+    click.echo(f"no jobs left: {counts['done']} done, {counts['failed']} failed here")
 
 
 def _parse_renames(values: tuple[str, ...], option: str = "--rename") -> dict[str, str]:

@@ -18,6 +18,7 @@ COMMANDS: dict[str, str] = {
     "status": "db.cli:status",
     "crawl": "miner.cli:crawl",
     "discover": "miner.cli:discover",
+    "worker": "miner.cli:worker",
     "fake-github": "miner.cli:fake_github",
     "label": "classifier.labeling.cli:label",
     "train": "classifier.cli:train",

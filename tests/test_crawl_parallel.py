@@ -11,13 +11,10 @@ import time
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import select
 
-from db import schema
-from db.engine import open_database
 from miner.fake_github import FakeGitHub
 from mlissues.cli import main
-from tests.crawl_support import CRAWLED_TABLES, VOLATILE, crawl
+from tests.crawl_support import by_name, crawl
 
 PER_PAGE = 25
 KERAS = "keras-team/keras"
@@ -27,31 +24,6 @@ NAMES = [KERAS, *COPIES]
 
 def _serve(corpus, **settings) -> FakeGitHub:
     return FakeGitHub(corpus, repositories=[KERAS], copies=COPIES, **settings)
-
-
-def by_name(db_url: str) -> dict[str, list[tuple]]:
-    """Every crawled row minus the columns allowed to differ, with repositories named instead
-    of numbered (a parallel crawl numbers them in the order they start)."""
-    engine = open_database(db_url)
-    tables = {}
-    try:
-        with engine.connect() as connection:
-            repositories = schema.repositories.c
-            names = dict(connection.execute(select(repositories.id, repositories.full_name)).all())
-            for name in CRAWLED_TABLES:
-                table = schema.metadata.tables[name]
-                skip = VOLATILE.get(name, set()) | ({"id"} if name == "repositories" else set())
-                columns = [c for c in table.c if c.name not in skip]
-                rows = []
-                for row in connection.execute(select(*columns)).mappings():
-                    row = dict(row)
-                    if "repository_id" in row:
-                        row["repository_id"] = names[row["repository_id"]]
-                    rows.append(tuple(sorted(row.items())))
-                tables[name] = sorted(rows, key=repr)
-    finally:
-        engine.dispose()
-    return tables
 
 
 def _command(db_url: str, api_url: str, *tokens: str) -> list[str]:
