@@ -7,6 +7,7 @@ weak `ETag`s with `If-None-Match` -> 304 (free, as on GitHub), `X-RateLimit-*` h
 budget per token, 401 for unknown tokens, 404 for unknown repositories and 301 for renamed ones.
 `GET /search/repositories` searches a catalog it is given (`catalog`: `topic:`, `stars:`,
 `language:`, free words; `sort=stars`; `total_count`; a search budget of its own, 30 a minute).
+`GET /rate_limit` reports the budgets without spending any.
 `copies` serves corpus folders again under other names (with ids of their own), and `latency`
 (or `delay`) adds seconds to every answer, for benchmarks of parallel crawling.
 Faults (5xx, secondary limits, 429, an exhausted primary limit, slow responses, dropped
@@ -684,6 +685,8 @@ class _Handler(BaseHTTPRequestHandler):
             budget = fake._budget(token or "", now, resource)
             if fault is not None and fault.kind == "primary":
                 budget.remaining, budget.reset_at = 0, now + fault.reset_in
+            if self._is_rate_limit():  # free, as on GitHub
+                return self._rate_limit(token or "", now)
             response = self._limited(budget, fault) or self._route()
             if response.status == 200:
                 budget.remaining -= 1
@@ -691,6 +694,25 @@ class _Handler(BaseHTTPRequestHandler):
             elif response.status == 304:
                 fake.stats.not_modified += 1
             response.headers.update(self._rate_headers(budget, resource))
+        return response
+
+    def _is_rate_limit(self) -> bool:
+        prefix = self.fake.settings.prefix.rstrip("/")
+        return urlsplit(self.path).path.rstrip("/") == f"{prefix}/rate_limit"
+
+    def _rate_limit(self, token: str, now: float) -> _Response:
+        """GET /rate_limit: every budget of the token; not counted against any of them."""
+        resources = {}
+        for resource in ("core", "search"):
+            budget = self.fake._budget(token, now, resource)
+            resources[resource] = {
+                "limit": budget.limit,
+                "remaining": max(budget.remaining, 0),
+                "used": budget.limit - max(budget.remaining, 0),
+                "reset": math.ceil(budget.reset_at),
+            }
+        response = _Response(200, _dump({"resources": resources, "rate": resources["core"]}))
+        response.headers.update(self._rate_headers(self.fake._budget(token, now)))
         return response
 
     def _is_search(self) -> bool:

@@ -2,7 +2,9 @@
 
 Each token gets a worker thread with a client (and HTTP session) of its own, so its requests
 go one after another and its quota is its own. A worker that is free takes the next repository
-when its token has the most quota left of the free ones. Each repository is crawled by the
+when its token has the most quota left of the free ones (each token's quota is asked of
+GET /rate_limit, free, before the first repository goes out, so a token spent elsewhere gets
+work last). Each repository is crawled by the
 ordinary Crawler, so every guarantee holds per repository: each page is committed with its
 cursor, a killed study resumes where each repository's last commit left off, keyset paging and
 ETags as in a serial crawl. The first error stops the other workers between two pages (after
@@ -74,13 +76,14 @@ class _Scheduler:
     def __init__(self, specs: Sequence[RepositorySpec], clients: Sequence[GitHubClient]) -> None:
         self._pending = collections.deque(enumerate(specs))
         self._clients = clients
-        self._free: set[int] = set()
+        self._free = set(range(len(clients)))  # all free at the start: the best goes first
         self._changed = threading.Condition()
         self.stopped = threading.Event()
 
-    def _quota(self, worker: int) -> float:
-        remaining = self._clients[worker].remaining
-        return float("inf") if remaining is None else remaining  # unknown: not used yet
+    def _rank(self, worker: int) -> tuple[bool, float, int]:
+        client = self._clients[worker]
+        remaining = float("inf") if client.remaining is None else client.remaining
+        return (not client.spent, remaining, -worker)
 
     def next_for(self, worker: int) -> tuple[int, RepositorySpec] | None:
         with self._changed:
@@ -91,8 +94,11 @@ class _Scheduler:
                     self._free.discard(worker)
                     self._changed.notify_all()
                     return None
-                best = max(self._free, key=lambda w: (self._quota(w), -w))
-                if best == worker:
+                best = max(self._free, key=self._rank)
+                # A spent token waits for a busy one with quota, rather than hold a repository
+                # through its reset; when every token is spent, the work goes out anyway.
+                wait = self._clients[best].spent and not all(c.spent for c in self._clients)
+                if best == worker and not wait:
                     self._free.discard(worker)
                     return self._pending.popleft()
                 self._changed.wait(0.05)
@@ -130,8 +136,16 @@ def crawl_parallel(
         if scheduler.stopped.is_set():
             raise _Stopped
 
+    started = threading.Barrier(len(clients))
+
     def work(worker: int) -> None:
         crawler = Crawler(engine, clients[worker], quiet, on_page)
+        try:
+            clients[worker].check_quota()  # every quota known before a repository goes out
+        except Exception as error:  # the work itself will meet (and report) the same problem
+            log.debug("quota of token %d unknown: %s", worker + 1, type(error).__name__)
+        finally:
+            started.wait()
         while (job := scheduler.next_for(worker)) is not None:
             index, spec = job
             try:

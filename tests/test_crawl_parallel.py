@@ -10,6 +10,7 @@ import sys
 import time
 
 import pytest
+import requests
 from click.testing import CliRunner
 
 from miner.fake_github import FakeGitHub
@@ -51,6 +52,25 @@ def test_parallel_crawl_equals_a_serial_one_with_one_request_in_flight_per_token
         first_requests = [p for p in api.stats.paths[paths_before:] if p.count("/") == 3]
         assert len(first_requests) == len(NAMES)  # GET /repos/O/R, once each
     assert by_name(db_url) == by_name(serial)
+
+
+def test_each_repository_goes_to_the_free_token_with_the_most_quota(sqlite_url, corpus):
+    with _serve(corpus, budget=300) as api:
+        for _ in range(30):  # token b partly spent elsewhere, token a spent until much later
+            requests.get(f"{api.url}/repos/{KERAS}", headers={"Authorization": "token b"})
+        api.exhaust("a", reset_in=600)
+        before = len(api.stats.paths)
+        started = time.monotonic()
+        result = CliRunner().invoke(
+            main, _command(sqlite_url, api.url, "a", "b", "c")[4:], catch_exceptions=False
+        )
+        assert result.exit_code == 0, result.output
+        sent = list(zip(api.stats.paths[before:], api.stats.tokens[before:], strict=True))
+    assert time.monotonic() - started < 60  # nothing waited for token a's reset
+    crawled_by = {path[7:]: token for path, token in sent if path.count("/") == 3}
+    assert len(crawled_by) == len(NAMES) and crawled_by[NAMES[0]] == "c"  # the most quota
+    assert set(crawled_by.values()) == {"b", "c"}
+    assert {path for path, token in sent if token == "a"} == {"/rate_limit"}
 
 
 def test_tokens_from_github_tokens_and_errors_are_one_line(sqlite_url, corpus, monkeypatch):
