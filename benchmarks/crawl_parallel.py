@@ -4,7 +4,8 @@ The stand-in runs in its own process with `--latency` seconds added to every ans
 answers take 0.2-0.5 s) and serves the non-TensorFlow corpus folders, replicated under new
 names (`--copy`) to make 8 repositories: apache/incubator-mxnet 4 times, pytorch/pytorch and
 keras-team/keras twice each, largest first (the order of a study file; the scheduler does not
-know sizes in advance). A fresh SQLite database; issues and comments, 100 per request.
+know sizes in advance). A fresh SQLite database (or --db URL, empty); issues and comments,
+100 per request.
 
 Reported: wall time against the latency bound (requests x latency / tokens: no crawl with one
 request in flight per token can be faster), requests against the sum of each repository's
@@ -79,16 +80,17 @@ def minimum_requests(corpus: Path) -> dict[str, int]:
     return minimum
 
 
-def benchmark(corpus: Path, latency: float, tokens: int, db_path: Path) -> dict:
+def benchmark(corpus: Path, latency: float, tokens: int, db_url: str) -> dict:
     minimum = minimum_requests(corpus)
-    engine = open_database(f"sqlite:///{db_path}", create=True)
+    engine = open_database(db_url, create=True)
     specs = [RepositorySpec(name) for name in REPOSITORIES]
     with stand_in(corpus, latency) as url:
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), _cpu(resource.RUSAGE_SELF)
         reports = crawl_parallel(
             engine, url, [f"benchmark-{i}" for i in range(tokens)], specs, CrawlOptions()
         )
         wall = time.perf_counter() - started
+        cpu = _cpu(resource.RUSAGE_SELF) - cpu_started
     engine.dispose()
     requests = sum(r.requests for r in reports)
     bound = requests * latency / tokens
@@ -106,10 +108,17 @@ def benchmark(corpus: Path, latency: float, tokens: int, db_path: Path) -> dict:
         "wall_over_bound": round(wall / bound, 3),
         "serial_estimate_seconds": round(requests * latency, 1),
         "items": sum(sum(r.new.values()) for r in reports),
+        "crawler_cpu_seconds": round(cpu, 1),  # user + system, all threads of this process
+        "stand_in_cpu_seconds": round(_cpu(resource.RUSAGE_CHILDREN), 1),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
         "load_average_1min_after": round(os.getloadavg()[0], 2),
-        "database": "SQLite (fresh file)",
+        "database": engine.dialect.name,
     }
+
+
+def _cpu(who: int) -> float:
+    usage = resource.getrusage(who)
+    return usage.ru_utime + usage.ru_stime
 
 
 def table(result: dict) -> str:
@@ -124,9 +133,12 @@ def table(result: dict) -> str:
         ("wall / bound", result["wall_over_bound"]),
         ("one token, estimated (requests x latency)", f"{result['serial_estimate_seconds']} s"),
         ("items stored", f"{result['items']:,}"),
+        ("CPU: crawler / stand-in", f"{result['crawler_cpu_seconds']} s / "
+                                    f"{result['stand_in_cpu_seconds']} s"),
         ("peak memory (max RSS, crawler)", f"{result['peak_rss_mb']} MB"),
+        ("database", result["database"]),
         ("load average (1 min) after", result["load_average_1min_after"]),
-    ]
+    ]  # fmt: skip
     width = max(len(name) for name, _ in rows)
     return "\n".join(f"{name.ljust(width)}  {value}" for name, value in rows)
 
@@ -136,10 +148,14 @@ def main() -> None:
     parser.add_argument("--corpus", type=Path, default=ROOT.parent / "shared" / "corpus")
     parser.add_argument("--latency", type=float, default=0.25)
     parser.add_argument("--tokens", type=int, default=4)
+    parser.add_argument(
+        "--db", help="an empty database URL (default: a fresh SQLite file in a temporary folder)"
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "reports/benchmarks/crawl_parallel.json")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
-        result = benchmark(args.corpus, args.latency, args.tokens, Path(scratch) / "bench.db")
+        db_url = args.db or f"sqlite:///{Path(scratch) / 'bench.db'}"
+        result = benchmark(args.corpus, args.latency, args.tokens, db_url)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
     print(table(result))
