@@ -58,6 +58,7 @@ def status(db_url: str) -> None:
     """Show what the database holds: repositories, issues, comments, crawls, labels, predictions."""
     engine = open_for_cli(db_url)
     rows = repository_summaries(engine)
+    _show_jobs(engine)
     if not rows:
         click.echo("the database is empty; fill it with: mlissues crawl OWNER/REPO")
         return
@@ -95,3 +96,24 @@ def status(db_url: str) -> None:
             "unfinished: a crawl stopped before the end (interrupted or failed); run the same "
             "mlissues crawl command again to finish it"
         )
+
+
+def _show_jobs(engine) -> None:
+    """The crawl jobs of team workers (crawl --enqueue), when there are any."""
+    from db.jobs import STATUSES, job_rows
+
+    jobs = job_rows(engine)
+    if not jobs:
+        return
+    counts = ", ".join(f"{sum(j['status'] == s for j in jobs)} {s}" for s in STATUSES)
+    click.echo(f"crawl jobs: {counts}")
+    for job in jobs:
+        if job["status"] in ("running", "failed"):
+            detail = (
+                f"{job['worker']}, lease until {_format_time(job['lease_until'])} UTC"
+                if job["status"] == "running"
+                else (job["error"] or "")[:160]
+            )
+            name, attempt = job["full_name"], job["attempts"]
+            click.echo(f"  {job['status']:8} {name}  attempt {attempt}: {detail}")
+    click.echo("")

@@ -294,3 +294,23 @@ study_metadata = Table(
     ),
     Column("value", JSON, nullable=False, comment="as the study file gives it"),
 )
+
+
+crawl_jobs = Table(
+    "crawl_jobs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("full_name", String(200), nullable=False, comment="owner/name as the study names it"),
+    Column("group_name", String(100)),
+    Column("status", String(20), nullable=False, comment="queued, running, done or failed"),
+    Column("worker", String(200), comment="who holds (or last held) the job"),
+    Column("lease_until", Timestamp, comment="a running job whose lease passed is claimable"),
+    Column("heartbeat_at", Timestamp),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("error", Text),
+    Column("enqueued_at", Timestamp, nullable=False),
+    Column("started_at", Timestamp),
+    Column("finished_at", Timestamp),
+    UniqueConstraint("full_name"),
+    Index(None, "status", "lease_until"),
+)

@@ -13,8 +13,11 @@ _DIALECT_INSERT = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
 
 
 def _last_per_key(rows: Sequence[dict], key: Sequence[str]) -> list[dict]:
-    # PostgreSQL refuses a statement that would update the same row twice.
-    return list({tuple(row[k] for k in key): row for row in rows}.values())
+    # PostgreSQL refuses a statement that would update the same row twice. In key order, so
+    # that crawls writing at once (one per token) lock shared rows (users) in one order and
+    # cannot deadlock.
+    last = {tuple(row[k] for k in key): row for row in rows}
+    return [last[k] for k in sorted(last)]
 
 
 def upsert(

@@ -35,8 +35,11 @@ def _study_metadata(config_path: str | None) -> dict[str, object]:
 
 
 def _tokens(given: tuple[str, ...]) -> list[str]:
-    tokens = [t for t in given if t] or [os.environ.get("GITHUB_TOKEN", "")]
-    tokens = [t.strip() for t in tokens if t.strip()]
+    """--token values, else $GITHUB_TOKENS (separated by commas or spaces), else $GITHUB_TOKEN."""
+    tokens = [t for t in given if t]
+    tokens = tokens or os.environ.get("GITHUB_TOKENS", "").replace(",", " ").split()
+    tokens = tokens or [os.environ.get("GITHUB_TOKEN", "")]
+    tokens = list(dict.fromkeys(t.strip() for t in tokens if t.strip()))
     if not tokens:
         log.warning(
             "no token: anonymous requests are limited to 60 per hour; "
@@ -103,7 +106,8 @@ def _summary(reports) -> None:
     "tokens",
     multiple=True,
     metavar="TOKEN",
-    help="GitHub token; repeat to rotate several. Default: $GITHUB_TOKEN.",
+    help="GitHub token; repeat to crawl several repositories at once, one per token. "
+    "Default: $GITHUB_TOKENS (comma-separated), else $GITHUB_TOKEN.",
 )
 @click.option("--since", help="Start of the first crawl (YYYY-MM-DD); later runs continue.")
 @click.option(
@@ -155,8 +159,15 @@ def _summary(reports) -> None:
     show_default=True,
     help="Largest answer accepted, in MB (GitHub's pages are under 1 MB).",
 )
+@click.option(
+    "--enqueue",
+    is_flag=True,
+    help="Record the repositories as jobs for `mlissues worker` (a shared database) instead "
+    "of crawling them now.",
+)
 def crawl(
     repositories: tuple[str, ...],
+    enqueue: bool,
     db_url: str,
     config_path: str | None,
     tokens: tuple[str, ...],
@@ -173,10 +184,14 @@ def crawl(
 ) -> None:
     """Fetch issues, comments and events of GitHub repositories into the database."""
     from miner.crawl import CrawlOptions, crawl_all
+    from miner.parallel import crawl_parallel
     from miner.store import save_study_metadata
     from miner.transport import GitHubClient
 
     specs = _specs(repositories, config_path)
+    if enqueue:
+        _enqueue(db_url, specs)
+        return
     study = _study_metadata(config_path)
     if "://" not in api_url:
         raise click.BadParameter(f"{api_url!r} is not a URL", param_hint="--api-url")
@@ -198,27 +213,204 @@ def crawl(
     engine = open_for_cli(db_url, create=True)
     with engine.begin() as connection:
         save_study_metadata(connection, study)
-    client = GitHubClient(api_url, _tokens(tokens), policy)
+    chosen = _tokens(tokens)
     try:
         with user_errors(CrawlError):
-            reports = crawl_all(engine, client, specs, options)
+            if len(chosen) > 1 and len(specs) > 1:  # one repository at a time per token
+                reports = crawl_parallel(engine, api_url, chosen, specs, options, policy)
+            else:  # one repository, or one token: in turn, tokens rotating by quota
+                client = GitHubClient(api_url, chosen, policy)
+                try:
+                    reports = crawl_all(engine, client, specs, options)
+                finally:
+                    client.close()
     except KeyboardInterrupt:
         # Every page is committed with its cursor, so stopping here loses nothing.
         click.echo(f"Interrupted: {RESUME_HINT}", err=True)
         raise SystemExit(130) from None  # 128 + SIGINT, as shells report Ctrl-C
-    finally:
-        client.close()
     if progress_enabled():
         _summary(reports)
 
 
-def _parse_renames(values: tuple[str, ...]) -> dict[str, str]:
+@click.command("discover")
+@click.option(
+    "--group",
+    "groups",
+    nargs=2,
+    multiple=True,
+    required=True,
+    metavar="NAME QUERY",
+    help='A study group and its GitHub search, e.g. --group ml "topic:deep-learning '
+    'stars:>5000" (repeatable).',
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, writable=True),
+    default="study.toml",
+    show_default=True,
+    help="Study file to write (TOML), for mlissues crawl --config.",
+)
+@click.option(
+    "--limit",
+    type=click.IntRange(1, 1000),
+    default=1000,
+    show_default=True,
+    help="At most N repositories per query, most stars first (GitHub lists 1,000).",
+)
+@click.option("--token", help="GitHub token. Default: $GITHUB_TOKEN (first of $GITHUB_TOKENS).")
+@click.option(
+    "--api-url",
+    default=DEFAULT_API_URL,
+    show_default=True,
+    envvar="GITHUB_API_URL",
+    help="API base URL (GitHub Enterprise: https://HOST/api/v3; or the stand-in).",
+)
+@click.option(
+    "--retries",
+    type=click.IntRange(min=0),
+    default=5,
+    show_default=True,
+    help="Retries of a failing request before giving up.",
+)
+@click.option(
+    "--backoff",
+    type=click.FloatRange(min=0),
+    default=1.0,
+    show_default=True,
+    help="Exponential backoff factor in seconds; also scales secondary-limit waits.",
+)
+def discover(
+    groups: tuple[tuple[str, str], ...],
+    output: str,
+    limit: int,
+    token: str | None,
+    api_url: str,
+    retries: int,
+    backoff: float,
+) -> None:
+    """Search GitHub for repositories and write a study file of groups to crawl."""
+    from pathlib import Path
+
+    from miner.discover import DiscoveryError, discover, github_client, study_toml
+
+    if "://" not in api_url:
+        raise click.BadParameter(f"{api_url!r} is not a URL", param_hint="--api-url")
+    chosen = _tokens((token,) if token else ())
+    policy = RetryPolicy(retries=retries, backoff=backoff, secondary_wait=60 * backoff)
+    github = github_client(api_url, chosen[0] if chosen else None, policy)
+    try:
+        with user_errors(DiscoveryError):
+            found = discover(github, list(groups), limit)
+    finally:
+        github.close()
+    try:
+        Path(output).write_text(study_toml(found, list(groups), api_url), encoding="utf-8")
+    except OSError as error:
+        raise click.ClickException(f"cannot write {output}: {error.strerror}") from None
+    counts = ", ".join(f"{g}: {sum(f.group == g for f in found)}" for g in dict(groups))
+    click.echo(f"wrote {output}: {len(found)} repositories ({counts})")
+
+
+def _enqueue(db_url: str, specs: list) -> None:
+    from db import jobs
+
+    engine = open_for_cli(db_url, create=True)
+    with user_errors():
+        added = jobs.enqueue(engine, [(spec.name, spec.group) for spec in specs])
+    click.echo(
+        f"queued {added} repositories ({len(specs) - added} were queued, running or done); "
+        "start workers with: mlissues worker --db ... --token ..."
+    )
+
+
+@click.command("worker")
+@db_option
+@click.option(
+    "--token",
+    "tokens",
+    multiple=True,
+    metavar="TOKEN",
+    help="GitHub token; repeat to rotate several. Default: $GITHUB_TOKEN.",
+)
+@click.option(
+    "--api-url",
+    default=DEFAULT_API_URL,
+    show_default=True,
+    envvar="GITHUB_API_URL",
+    help="API base URL (GitHub Enterprise: https://HOST/api/v3; or the stand-in).",
+)
+@click.option("--no-comments", is_flag=True, help="Skip the comments endpoint.")
+@click.option("--events", is_flag=True, help="Also fetch issue events (close, reopen, label).")
+@click.option(
+    "--per-page",
+    type=click.IntRange(1, 100),
+    default=100,
+    show_default=True,
+    help="Items per request (GitHub's maximum is 100).",
+)
+@click.option(
+    "--lease",
+    type=click.FloatRange(min=1),
+    default=300,
+    show_default=True,
+    help="Seconds a claimed job stays this worker's without a heartbeat.",
+)
+@click.option(
+    "--heartbeat",
+    type=click.FloatRange(min=0.1),
+    default=None,
+    help="Seconds between heartbeats. Default: a third of --lease.",
+)
+@click.option(
+    "--poll",
+    type=click.FloatRange(min=0.1),
+    default=5,
+    show_default=True,
+    help="Seconds between looks at the queue while other workers' jobs run.",
+)
+def worker(
+    db_url: str,
+    tokens: tuple[str, ...],
+    api_url: str,
+    no_comments: bool,
+    events: bool,
+    per_page: int,
+    lease: float,
+    heartbeat: float | None,
+    poll: float,
+) -> None:
+    """Claim crawl jobs (crawl --enqueue) from a shared database and crawl them until none left."""
+    from miner.crawl import CrawlOptions
+    from miner.transport import GitHubClient
+    from miner.worker import WorkerOptions, run_worker
+
+    if "://" not in api_url:
+        raise click.BadParameter(f"{api_url!r} is not a URL", param_hint="--api-url")
+    engine = open_for_cli(db_url, create=True)
+    options = CrawlOptions(comments=not no_comments, events=events, per_page=per_page)
+    schedule = WorkerOptions(lease=lease, heartbeat=heartbeat or lease / 3, poll=poll)
+    client = GitHubClient(api_url, _tokens(tokens))
+    try:
+        with user_errors(CrawlError):
+            counts = run_worker(engine, client, options, schedule)
+    except KeyboardInterrupt:
+        click.echo(f"Interrupted: {RESUME_HINT} (another worker takes the job over once its "
+                   "lease passes)", err=True)  # fmt: skip
+        raise SystemExit(130) from None
+    finally:
+        client.close()
+    click.echo(f"no jobs left: {counts['done']} done, {counts['failed']} failed here")
+
+
+def _parse_renames(values: tuple[str, ...], option: str = "--rename") -> dict[str, str]:
+    """LEFT=RIGHT pairs of repository names, as {LEFT: RIGHT}."""
     renames = {}
     for value in values:
-        old, sep, new = value.partition("=")
-        if not sep or "/" not in old or "/" not in new:
-            raise click.BadParameter(f"{value!r}: write OLD/NAME=NEW/NAME", param_hint="--rename")
-        renames[old.strip()] = new.strip()
+        left, sep, right = value.partition("=")
+        if not sep or "/" not in left or "/" not in right:
+            raise click.BadParameter(f"{value!r}: write OWNER/NAME=OWNER/NAME", param_hint=option)
+        renames[left.strip()] = right.strip()
     return renames
 
 
@@ -267,7 +459,21 @@ def _parse_fault(value: str):
     help="Length of the rate-limit window.",
 )
 @click.option("--max-page", type=int, help="Refuse pages past this with 422 (deep pages).")
-@click.option("--delay", type=float, default=0.0, help="Seconds added to every response.")
+@click.option(
+    "--delay",
+    "--latency",
+    "delay",
+    type=float,
+    default=0.0,
+    help="Seconds added to every response (network latency, for benchmarks).",
+)
+@click.option(
+    "--copy",
+    "copies",
+    multiple=True,
+    metavar="NEW=OLD",
+    help="Serve corpus folder OLD again as NEW, with ids of its own (repeatable).",
+)
 @click.option("--prefix", default="", help="Path before /repos, e.g. /api/v3 (GitHub Enterprise).")
 @click.option(
     "--fault",
@@ -287,6 +493,7 @@ def fake_github(
     reset_seconds: float,
     max_page: int | None,
     delay: float,
+    copies: tuple[str, ...],
     faults: tuple[str, ...],
     prefix: str,
 ) -> None:
@@ -297,6 +504,7 @@ def fake_github(
         corpus_dir,
         port=port,
         renames=_parse_renames(renames),
+        copies=_parse_renames(copies, "--copy"),  # NEW -> OLD
         tokens=frozenset(tokens) if tokens else None,
         budget=budget,
         anonymous_budget=anonymous_budget,

@@ -341,10 +341,19 @@ def _progress(options: CrawlOptions, full_name: str, endpoint: str):
 class Crawler:
     """Crawl repositories into the database through one API client."""
 
-    def __init__(self, engine: Engine, client: GitHubClient, options: CrawlOptions | None = None):
+    def __init__(
+        self,
+        engine: Engine,
+        client: GitHubClient,
+        options: CrawlOptions | None = None,
+        on_page: Callable[[Page], None] | None = None,
+    ):
         self.engine = engine
         self.client = client
         self.options = options or CrawlOptions()
+        # Called after each page is committed with its cursor (progress; an exception raised
+        # there stops the crawl between two pages, losing nothing).
+        self.on_page = on_page
 
     def endpoints(self) -> list[str]:
         chosen = ["issues"]
@@ -409,6 +418,8 @@ class Crawler:
                     tally.add(page.items)
                     stored += len(page.items)
                     self._show(bar, page, stored)
+                    if self.on_page is not None:
+                        self.on_page(page)
                     if endpoint == "issues" and self._enough(stored, page):
                         break
                 else:  # the listing is done: its total was an estimate from Link rel="last"

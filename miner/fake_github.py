@@ -5,6 +5,11 @@ It answers the endpoints the crawler uses with GitHub's semantics: `GET /repos/{
 with `state`, `since`, `sort`, `direction`, `per_page` (max 100) and `page`, `Link` headers,
 weak `ETag`s with `If-None-Match` -> 304 (free, as on GitHub), `X-RateLimit-*` headers with a
 budget per token, 401 for unknown tokens, 404 for unknown repositories and 301 for renamed ones.
+`GET /search/repositories` searches a catalog it is given (`catalog`: `topic:`, `stars:`,
+`language:`, free words; `sort=stars`; `total_count`; a search budget of its own, 30 a minute).
+`GET /rate_limit` reports the budgets without spending any.
+`copies` serves corpus folders again under other names (with ids of their own), and `latency`
+(or `delay`) adds seconds to every answer, for benchmarks of parallel crawling.
 Faults (5xx, secondary limits, 429, an exhausted primary limit, slow responses, dropped
 connections) can be injected from Python or the command line, and so can hostile answers (a
 body that never ends, one that trickles in a byte at a time, one cut short, one that is not
@@ -30,6 +35,7 @@ import hashlib
 import json
 import logging
 import math
+import re
 import threading
 import time
 from collections.abc import Iterable
@@ -153,18 +159,113 @@ def _repository_object(full_name: str, base_url: str, index: int) -> dict:
     }
 
 
-def load_repository(folder: Path, full_name: str, index: int, base_url: str) -> _Repository:
-    """Read one corpus folder and serialize every object once."""
+COPY_ID_OFFSET = 10_000_000_000  # ids of a copy's items: the folder's ids + k times this
+
+
+def _shifted(obj: dict, offset: int) -> dict:
+    """An item of a copied folder: its own id, so that copies do not overwrite each other."""
+    if offset:
+        obj["id"] += offset
+        for label in obj.get("labels") or []:
+            label["id"] += offset  # label ids are a repository's own, too
+    return obj
+
+
+def load_repository(
+    folder: Path, full_name: str, index: int, base_url: str, id_offset: int = 0
+) -> _Repository:
+    """Read one corpus folder and serialize every object once (ids shifted by id_offset)."""
     issues, events = [], []
     for obj in iter_issues(folder):
-        issues.append(_issue_item(obj))
+        issues.append(_issue_item(_shifted(obj, id_offset)))
         if obj.get("closed_at"):
             events.append(_event_item(synthetic_close_event(obj)))
-    comments = [_comment_item(obj) for obj in iter_comments(folder)]
+    comments = [_comment_item(_shifted(obj, id_offset)) for obj in iter_comments(folder)]
     metadata = _dump(_repository_object(full_name, base_url, index))
     return _Repository(
         full_name, metadata, _Collection(issues), _Collection(comments), _Collection(events)
     )
+
+
+# --- repository search ----------------------------------------------------------------------
+
+SEARCH_MAX_RESULTS = 1000  # GitHub's search API lists no further
+_STARS = re.compile(r"^(>=|<=|>|<)?(\d+)(?:\.\.(\d+))?$")
+
+
+def _catalog_entry(entry: dict, index: int) -> dict:
+    """A search result as GitHub shapes it, from a catalog entry (full_name and what is known:
+    stars, topics, language, created_at, description)."""
+    full_name = entry["full_name"]
+    owner, name = full_name.split("/")
+    return {
+        "id": entry.get("id", 3_000_000 + index),
+        "name": name,
+        "full_name": full_name,
+        "owner": {"login": owner, "id": 4_000_000 + index, "type": "Organization"},
+        "private": False,
+        "html_url": f"https://github.com/{full_name}",
+        "description": entry.get("description"),
+        "url": f"https://api.github.com/repos/{full_name}",
+        "created_at": entry.get("created_at", "2015-01-01T00:00:00Z"),
+        "updated_at": entry.get("updated_at", entry.get("created_at", "2015-01-01T00:00:00Z")),
+        "stargazers_count": int(entry.get("stars", 0)),
+        "watchers_count": int(entry.get("stars", 0)),
+        "forks_count": int(entry.get("forks", 0)),
+        "language": entry.get("language"),
+        "topics": list(entry.get("topics", [])),
+        "archived": bool(entry.get("archived", False)),
+        "has_issues": True,
+        "score": 1.0,
+    }
+
+
+def _stars_match(rule: str, stars: int) -> bool:
+    match = _STARS.match(rule)
+    if match is None:
+        raise ValueError(f"stars:{rule} is not a star count")
+    op, low, high = match.group(1), int(match.group(2)), match.group(3)
+    if high is not None:
+        return low <= stars <= int(high)
+    return {None: stars == low, ">": stars > low, ">=": stars >= low, "<": stars < low,
+            "<=": stars <= low}[op]  # fmt: skip
+
+
+class Catalog:
+    """The repositories /search/repositories searches: `topic:`, `stars:` (N, >N, >=N, <N,
+    N..M), `language:`, `user:`/`org:` and free words (in the name or description), all of
+    them required; sorted by stars (sort=stars) or as listed ("best match")."""
+
+    def __init__(self, entries: Iterable[dict]) -> None:
+        self.entries = [_catalog_entry(e, i) for i, e in enumerate(entries)]
+
+    def search(self, q: str, sort: str | None, order: str) -> list[dict]:
+        terms = q.split()
+        if not terms:
+            raise ValueError("q is missing")
+        found = [e for e in self.entries if all(self._matches(e, term) for term in terms)]
+        if sort == "stars":
+            found.sort(key=lambda e: (e["stargazers_count"], e["id"]), reverse=order != "asc")
+        elif sort not in (None, "", "best-match"):
+            raise ValueError(f"sort={sort} is not supported by the stand-in")
+        return found
+
+    @staticmethod
+    def _matches(entry: dict, term: str) -> bool:
+        key, sep, value = term.partition(":")
+        if not sep:
+            text = f"{entry['full_name']} {entry.get('description') or ''}".lower()
+            return term.lower() in text
+        value = value.lower()
+        if key == "topic":
+            return value in (t.lower() for t in entry["topics"])
+        if key == "stars":
+            return _stars_match(value, entry["stargazers_count"])
+        if key == "language":
+            return (entry["language"] or "").lower() == value
+        if key in ("user", "org"):
+            return entry["owner"]["login"].lower() == value
+        raise ValueError(f"the qualifier {key}: is not supported by the stand-in")
 
 
 # --- rate limits and faults -----------------------------------------------------------------
@@ -239,6 +340,8 @@ class Stats:
     paths: list[str] = field(default_factory=list)
     tokens: list[str | None] = field(default_factory=list)  # the token each request carried
     pages: dict[str, int] = field(default_factory=dict)  # listing pages answered, per endpoint
+    # the most requests of one token being answered at the same moment, per token
+    peak_in_flight: dict[str | None, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -254,6 +357,8 @@ class Settings:
     delay: float = 0.0  # seconds added to every response
     link_url: str | None = None  # Link URLs on this base instead of ours (a hostile server)
     renames: dict[str, str] = field(default_factory=dict)  # old full name -> canonical
+    search_budget: int = 30  # search requests per token per search window, as on GitHub
+    search_reset_seconds: float = 60.0
 
 
 # --- the server ------------------------------------------------------------------------------
@@ -271,9 +376,14 @@ class FakeGitHub:
         *,
         port: int = 0,
         repositories: Iterable[str] | None = None,
+        copies: dict[str, str] | None = None,
+        catalog: Iterable[dict] = (),
+        latency: float | None = None,
         settings: Settings | None = None,
         **setting_values,
     ) -> None:
+        if latency is not None:  # the name the benchmarks use for `delay`
+            setting_values["delay"] = latency
         self.settings = settings or Settings(**setting_values)
         self.settings.renames = {k.lower(): v for k, v in self.settings.renames.items()}
         self.stats = Stats()
@@ -282,12 +392,15 @@ class FakeGitHub:
         self._budgets: dict[str, _Budget] = {}
         self._edits: list[Edit] = []
         self._pages_answered: dict[str, int] = {}  # per endpoint name
+        self._in_flight: dict[str | None, int] = {}  # requests being answered, per token
         self._served: dict[tuple[str, str], dict[int, None]] = {}  # ids in first-served order
         self._server = ThreadingHTTPServer(("127.0.0.1", port), _Handler)
         self._server.daemon_threads = True
         self._server.fake = self  # type: ignore[attr-defined]
         self._thread: threading.Thread | None = None
         self.repos = self._load(Path(corpus_dir), repositories)
+        self._load_copies(Path(corpus_dir), copies or {})
+        self.catalog = Catalog(catalog)
 
     @property
     def url(self) -> str:
@@ -309,6 +422,19 @@ class FakeGitHub:
             name = canonical.get(folder_name.lower(), folder_name)
             loaded[name.lower()] = load_repository(folder, name, index, self.url)
         return loaded
+
+    def _load_copies(self, root: Path, copies: dict[str, str]) -> None:
+        """Serve corpus folders again under other names (NEW/NAME -> OLD/NAME of a folder),
+        each copy with ids of its own."""
+        folders = {name.lower(): folder for name, folder in repo_dirs(root).items()}
+        for number, (name, source) in enumerate(copies.items(), start=1):
+            folder = folders.get(source.lower())
+            if folder is None:
+                raise ValueError(f"no corpus folder for {source!r} (copied as {name!r})")
+            index = len(folders) + number
+            self.repos[name.lower()] = load_repository(
+                folder, name, index, self.url, id_offset=number * COPY_ID_OFFSET
+            )
 
     def start(self) -> FakeGitHub:
         self._thread = threading.Thread(
@@ -389,18 +515,24 @@ class FakeGitHub:
             self.repos[new.lower()] = repo
             self.settings.renames[old.lower()] = new
 
-    def remaining(self, token: str | None = None) -> int:
+    def remaining(self, token: str | None = None, resource: str = "core") -> int:
+        """The budget left of a token (or the anonymous one), "core" or "search"."""
         with self._lock:
-            return self._budget(token or "", time.time()).remaining
+            return self._budget(token or "", time.time(), resource).remaining
 
     # --- used by the handler, under the lock ------------------------------------------------
 
-    def _budget(self, token: str, now: float) -> _Budget:
-        budget = self._budgets.get(token)
-        if budget is None:
+    def _budget(self, token: str, now: float, resource: str = "core") -> _Budget:
+        if resource == "search":  # a budget of its own, in a window of its own, as on GitHub
+            key, limit = f"{token}\0search", self.settings.search_budget
+            window = self.settings.search_reset_seconds
+        else:
+            key, window = token, self.settings.reset_seconds
             limit = self.settings.budget if token else self.settings.anonymous_budget
-            budget = self._budgets[token] = _Budget(limit, limit, now + self.settings.reset_seconds)
-        budget.refresh(now, self.settings.reset_seconds)
+        budget = self._budgets.get(key)
+        if budget is None:
+            budget = self._budgets[key] = _Budget(limit, limit, now + window)
+        budget.refresh(now, window)
         return budget
 
     @staticmethod
@@ -471,13 +603,24 @@ class _Handler(BaseHTTPRequestHandler):
         log.debug("%s " + format, self.address_string(), *args)
 
     def do_GET(self) -> None:
-        fake = self.fake
+        fake, token = self.fake, self._token()
+        with fake._lock:
+            fake._in_flight[token] = fake._in_flight.get(token, 0) + 1
+            peak = max(fake.stats.peak_in_flight.get(token, 0), fake._in_flight[token])
+            fake.stats.peak_in_flight[token] = peak
+        try:
+            self._get(fake, token)
+        finally:
+            with fake._lock:
+                fake._in_flight[token] -= 1
+
+    def _get(self, fake: FakeGitHub, token: str | None) -> None:
         if fake.settings.delay:
             time.sleep(fake.settings.delay)
         with fake._lock:
             fake.stats.requests += 1
             fake.stats.paths.append(self.path)
-            fake.stats.tokens.append(self._token())
+            fake.stats.tokens.append(token)
             fault = fake._take_fault(self.path)
         if fault is not None and fault.kind == "drop":
             self.close_connection = True
@@ -537,18 +680,44 @@ class _Handler(BaseHTTPRequestHandler):
         if token is not None and tokens is not None and token not in tokens:
             return _message(401, "Bad credentials")
         now = time.time()
+        resource = "search" if self._is_search() else "core"
         with fake._lock:
-            budget = fake._budget(token or "", now)
+            budget = fake._budget(token or "", now, resource)
             if fault is not None and fault.kind == "primary":
                 budget.remaining, budget.reset_at = 0, now + fault.reset_in
+            if self._is_rate_limit():  # free, as on GitHub
+                return self._rate_limit(token or "", now)
             response = self._limited(budget, fault) or self._route()
             if response.status == 200:
                 budget.remaining -= 1
                 fake.stats.counted += 1
             elif response.status == 304:
                 fake.stats.not_modified += 1
-            response.headers.update(self._rate_headers(budget))
+            response.headers.update(self._rate_headers(budget, resource))
         return response
+
+    def _is_rate_limit(self) -> bool:
+        prefix = self.fake.settings.prefix.rstrip("/")
+        return urlsplit(self.path).path.rstrip("/") == f"{prefix}/rate_limit"
+
+    def _rate_limit(self, token: str, now: float) -> _Response:
+        """GET /rate_limit: every budget of the token; not counted against any of them."""
+        resources = {}
+        for resource in ("core", "search"):
+            budget = self.fake._budget(token, now, resource)
+            resources[resource] = {
+                "limit": budget.limit,
+                "remaining": max(budget.remaining, 0),
+                "used": budget.limit - max(budget.remaining, 0),
+                "reset": math.ceil(budget.reset_at),
+            }
+        response = _Response(200, _dump({"resources": resources, "rate": resources["core"]}))
+        response.headers.update(self._rate_headers(self.fake._budget(token, now)))
+        return response
+
+    def _is_search(self) -> bool:
+        prefix = self.fake.settings.prefix.rstrip("/")
+        return urlsplit(self.path).path.rstrip("/") == f"{prefix}/search/repositories"
 
     def _limited(self, budget: _Budget, fault: Fault | None) -> _Response | None:
         if budget.remaining <= 0:
@@ -568,13 +737,13 @@ class _Handler(BaseHTTPRequestHandler):
         return response
 
     @staticmethod
-    def _rate_headers(budget: _Budget) -> dict[str, str]:
+    def _rate_headers(budget: _Budget, resource: str = "core") -> dict[str, str]:
         return {
             "X-RateLimit-Limit": str(budget.limit),
             "X-RateLimit-Remaining": str(max(budget.remaining, 0)),
             "X-RateLimit-Used": str(budget.limit - max(budget.remaining, 0)),
             "X-RateLimit-Reset": str(math.ceil(budget.reset_at)),
-            "X-RateLimit-Resource": "core",
+            "X-RateLimit-Resource": resource,
         }
 
     # --- routing ----------------------------------------------------------------------------
@@ -585,6 +754,8 @@ class _Handler(BaseHTTPRequestHandler):
         if not parts.path.startswith(f"{prefix}/"):
             return _message(404, "Not Found")
         segments = [s for s in parts.path[len(prefix) :].split("/") if s]
+        if segments == ["search", "repositories"]:
+            return self._search(parts.path, parse_qs(parts.query))
         if len(segments) < 3 or segments[0] != "repos":
             return _message(404, "Not Found")
         full_name = f"{segments[1]}/{segments[2]}"
@@ -645,6 +816,27 @@ class _Handler(BaseHTTPRequestHandler):
         self.fake._record_served(repo, endpoint, chunk)
         body = b"[" + b",".join(i.body for i in chunk) + b"]"
         last = max(math.ceil(len(selected) / per_page), 1)
+        headers = {"Link": self._links(path, arg, page, last)} if last > 1 else {}
+        return self._conditional(body, headers)
+
+    def _search(self, path: str, query: dict) -> _Response:
+        """GET /search/repositories: the catalog filtered by `q`, sorted, paged like GitHub
+        (at most the first 1,000 results, `total_count`, `incomplete_results`)."""
+        arg = {k: v[-1] for k, v in query.items()}
+        try:
+            per_page = min(max(int(arg.get("per_page", DEFAULT_PER_PAGE)), 1), MAX_PER_PAGE)
+            page = max(int(arg.get("page", 1)), 1)
+            found = self.fake.catalog.search(
+                arg.get("q", ""), arg.get("sort"), arg.get("order", "desc")
+            )
+        except ValueError as error:
+            return _message(422, f"Validation Failed: {error}")
+        if (page - 1) * per_page >= SEARCH_MAX_RESULTS:
+            return _message(422, "Only the first 1000 search results are available")
+        reachable = found[:SEARCH_MAX_RESULTS]
+        chunk = reachable[(page - 1) * per_page : page * per_page]
+        body = _dump({"total_count": len(found), "incomplete_results": False, "items": chunk})
+        last = max(math.ceil(len(reachable) / per_page), 1)
         headers = {"Link": self._links(path, arg, page, last)} if last > 1 else {}
         return self._conditional(body, headers)
 

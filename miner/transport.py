@@ -207,6 +207,32 @@ class GitHubClient:
         known = [t.remaining for t in self._tokens if t.remaining is not None]
         return sum(known) if known else None
 
+    @property
+    def spent(self) -> bool:
+        """Whether every token's quota is spent until a reset still to come."""
+        now = time.time()
+        return all(t.spent(now) for t in self._tokens)
+
+    def check_quota(self) -> None:
+        """Ask GET /rate_limit for each token's quota (free: GitHub does not count it), so a
+        token spent elsewhere is known before work is handed to it. Quietly does nothing where
+        the server has no rate limits (GitHub Enterprise answers 404)."""
+        for token in self._tokens:
+            try:
+                answer = self._send(self.url("rate_limit"), token, None)
+                core = answer.json()["resources"]["core"] if answer.status_code == 200 else None
+            except (CrawlError, ValueError, KeyError, TypeError) as error:
+                log.debug("no rate limit for %s: %s", token.label, type(error).__name__)
+                continue
+            if core is not None:
+                self._note_quota(
+                    token,
+                    {"X-RateLimit-Remaining": str(core["remaining"]),
+                     "X-RateLimit-Limit": str(core["limit"]),
+                     "X-RateLimit-Reset": str(core["reset"])},
+                    answer.url,
+                )  # fmt: skip
+
     def url(self, path: str) -> str:
         return f"{self.api_url}/{path.lstrip('/')}"
 

@@ -17,6 +17,8 @@ COMMANDS: dict[str, str] = {
     "init-db": "db.cli:init_db",
     "status": "db.cli:status",
     "crawl": "miner.cli:crawl",
+    "discover": "miner.cli:discover",
+    "worker": "miner.cli:worker",
     "fake-github": "miner.cli:fake_github",
     "label": "classifier.labeling.cli:label",
     "train": "classifier.cli:train",

@@ -137,6 +137,31 @@ def dump(db_url: str) -> dict[str, list[tuple]]:
     return tables
 
 
+def by_name(db_url: str) -> dict[str, list[tuple]]:
+    """Every crawled row minus the columns allowed to differ, with repositories named instead
+    of numbered (a parallel crawl numbers them in the order they start)."""
+    engine = open_database(db_url)
+    tables = {}
+    try:
+        with engine.connect() as connection:
+            repositories = schema.repositories.c
+            names = dict(connection.execute(select(repositories.id, repositories.full_name)).all())
+            for name in CRAWLED_TABLES:
+                table = schema.metadata.tables[name]
+                skip = VOLATILE.get(name, set()) | ({"id"} if name == "repositories" else set())
+                columns = [c for c in table.c if c.name not in skip]
+                rows = []
+                for row in connection.execute(select(*columns)).mappings():
+                    row = dict(row)
+                    if "repository_id" in row:
+                        row["repository_id"] = names[row["repository_id"]]
+                    rows.append(tuple(sorted(row.items())))
+                tables[name] = sorted(rows, key=repr)
+    finally:
+        engine.dispose()
+    return tables
+
+
 def count(db_url: str, table: str) -> int:
     return len(dump(db_url)[table])
 

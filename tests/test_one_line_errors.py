@@ -61,7 +61,7 @@ def test_db_at_a_folder_is_one_line_for_every_command(tmp_path, monkeypatch):
     folder = tmp_path / "data"
     folder.mkdir()
     commands = dict(_commands_with_db(main))
-    assert {name[0] for name in commands} == set(COMMANDS) - {"fake-github"}
+    assert {name[0] for name in commands} == set(COMMANDS) - {"fake-github", "discover"}
     for name, command in commands.items():
         extra = ["--by", "x"] if name == ("label", "adjudicate") else []
         result = run(*name, "--db", str(folder), *extra, *_arguments(command, folder))
