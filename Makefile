@@ -21,8 +21,10 @@ lint: install
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 
+# Test files run in parallel, one worker per core (at most 4); a file stays on one worker, so its
+# module fixtures are built once.
 test: install lint
-	$(PY) -m pytest
+	$(PY) -m pytest -n auto --maxprocesses 4 --dist loadfile
 
 # Measurements quoted in the README (a few minutes); the active-learning simulation takes ~12 min:
 #   $(PY) benchmarks/active_learning.py --seeds 10

@@ -47,8 +47,9 @@ def _pytest(*args: str, corpus: str) -> str:
 
 
 def test_corpus_tests_carry_the_marker_and_skip_with_a_reason_without_it(tmp_path):
-    test = "tests/test_crawl.py::test_anonymous_crawl_says_so"  # reaches the corpus via `api`
+    needs_corpus = "tests/test_crawl.py::test_anonymous_crawl_says_so"  # through `api`
     missing = str(tmp_path / "no-corpus")
-    skipped = _pytest(test, corpus=missing)
-    assert "1 skipped" in skipped and f"the shared corpus is missing at {missing}" in skipped
-    assert "1 deselected" in _pytest(test, "-m", "not corpus", corpus=missing)
+    output = _pytest(needs_corpus, "tests/test_cli.py::test_version", "-m", "corpus",
+                     corpus=missing)  # fmt: skip
+    assert "1 skipped, 1 deselected" in output
+    assert f"the shared corpus is missing at {missing}" in output

@@ -47,22 +47,31 @@ def _kill_after(api: FakeGitHub, command: list[str], requests: int, extra: float
     return process.returncode
 
 
-@pytest.mark.slow
-def test_sigkill_at_random_moments_then_resume_equals_a_clean_crawl(db_url, corpus, tmp_path):
-    clean = f"sqlite:///{tmp_path / 'clean.db'}"
-    rng = random.Random(4)
-    with FakeGitHub(corpus, repositories=[REPO], delay=DELAY) as api:
-        crawl(clean, api.url, [REPO], per_page=PER_PAGE, events=True)
+@pytest.fixture(scope="module")
+def stand_in(corpus, tmp_path_factory):
+    """One stand-in for both backends, and what an uninterrupted crawl through it stores (the
+    rows do not depend on the backend; they do on the server: its URL is in the metadata)."""
+    url = f"sqlite:///{tmp_path_factory.mktemp('clean') / 'clean.db'}"
+    with FakeGitHub(corpus, repositories=[REPO]) as api:
+        crawl(url, api.url, [REPO], per_page=PER_PAGE, events=True)
         total = api.stats.requests
-        command = _command(db_url, api.url)
-        killed, partial = 0, 0
-        for _ in range(6):
-            status = _kill_after(api, command, rng.randint(1, total // 5), rng.random() * DELAY)
-            killed += status == -signal.SIGKILL
-            issues, comments = count(db_url, "issues"), count(db_url, "comments")
-            partial += 0 < issues + comments < 631 + 627
-        finished = subprocess.run(command, capture_output=True, text=True, timeout=120)
+        api.settings.delay = DELAY  # slow from now on, so that kills land mid-crawl
+        yield api, dump(url), total
+
+
+@pytest.mark.slow
+def test_sigkill_at_random_moments_then_resume_equals_a_clean_crawl(db_url, stand_in):
+    api, clean, total = stand_in
+    rng = random.Random(4)
+    command = _command(db_url, api.url)
+    killed, partial = 0, 0
+    for _ in range(6):
+        status = _kill_after(api, command, rng.randint(1, total // 5), rng.random() * DELAY)
+        killed += status == -signal.SIGKILL
+        issues, comments = count(db_url, "issues"), count(db_url, "comments")
+        partial += 0 < issues + comments < 631 + 627
+    finished = subprocess.run(command, capture_output=True, text=True, timeout=120)
     assert finished.returncode == 0, finished.stderr
     assert killed >= 4, "the kills did not land while the crawl was running"
     assert partial >= 2, "no kill left a partly crawled database behind"
-    assert dump(db_url) == dump(clean)
+    assert dump(db_url) == clean

@@ -56,16 +56,22 @@ def keras_database(url: str, corpus: Path, extra: Path | None = None) -> sa.Engi
 
 
 @pytest.fixture
-def engine(db_url, corpus):
-    """keras-team/keras only."""
-    return keras_database(db_url, corpus)
+def engine(db_url, corpus, templates):
+    """keras-team/keras only (a copy of a database built once per session)."""
+    templates.copy(db_url, "keras", lambda url: keras_database(url, corpus).dispose())
+    return open_database(db_url)
 
 
 @pytest.fixture
-def two_repositories(db_url, corpus, tmp_path):
+def two_repositories(db_url, corpus, templates):
     """keras-team/keras plus 20 MXNet issues as apache/mxnet (alias apache/incubator-mxnet)."""
-    extra = write_slice(corpus, "apache__incubator-mxnet", 20, tmp_path / "mxnet")
-    return keras_database(db_url, corpus, extra)
+
+    def build(url: str) -> None:
+        extra = write_slice(corpus, "apache__incubator-mxnet", 20, templates.folder / "mxnet")
+        keras_database(url, corpus, extra).dispose()
+
+    templates.copy(db_url, "keras-mxnet", build)
+    return open_database(db_url)
 
 
 @dataclass
