@@ -185,10 +185,10 @@ def frequency(data: StudyData) -> Result:
     table["category"] = table["category"].astype(str)
     result.tables["shares"] = table
     nsr = default_taxonomy().default_code
-    system = table[table["category"] == nsr].assign(
-        share=lambda t: 1 - t["share"],
-        ci_low=lambda t: 1 - t["ci_high"],
-        ci_high=lambda t: 1 - t["ci_low"],
+    nsr_rows = table[table["category"] == nsr]
+    # The system-related share is 1 - NSR's, so its interval is NSR's turned around.
+    system = nsr_rows.assign(
+        share=1 - nsr_rows["share"], ci_low=1 - nsr_rows["ci_high"], ci_high=1 - nsr_rows["ci_low"]
     )
     result.tables["system_share"] = system.drop(columns="category").reset_index(drop=True)
     result.notes.append(

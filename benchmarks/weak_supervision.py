@@ -31,11 +31,14 @@ from sklearn.metrics import f1_score
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.svm import LinearSVC
+
 from benchmarks.corpus_db import LABELS, corpus_database
 from classifier.documents import issue_documents
 from classifier.evaluation import held_out_splits
 from classifier.labels import final_labels, read_labels_csv
-from classifier.model import CalibratedLinear, build_pipeline, prior_corrected
+from classifier.model import build_pipeline, prior_corrected
 from classifier.training import labeled_set
 
 STUDY = Path(__file__).resolve().parents[2] / "shared" / "studies" / "makkouk-icsme2022"
@@ -73,7 +76,10 @@ def gated_system_f1(
     gate_X = X_labeled if not len(weak) else _stack(X_labeled, X_weak)
     gate_y = np.concatenate([system, np.ones(len(weak), dtype=bool)])
     weights = np.concatenate([np.ones(len(train)), np.full(len(weak), weight)])
-    gate = CalibratedLinear(C=model.gate.C).fit(gate_X, gate_y, sample_weight=weights)
+    # The gate as CalibratedLinear builds it once calibrated, fitted with example weights.
+    gate = CalibratedClassifierCV(
+        LinearSVC(C=model.gate.C, class_weight="balanced"), method="sigmoid", cv=3, ensemble=False
+    ).fit(gate_X, gate_y, sample_weight=weights)
     categorizer = clone(model.categorizer).fit(X_labeled[system], y_train[system])
     X_test = features.transform(documents.iloc[test])
     p_system = gate.predict_proba(X_test)[:, list(gate.classes_).index(True)]

@@ -114,7 +114,7 @@ class CalibratedLinear(_PriorCorrectedMixin, ClassifierMixin, BaseEstimator):
             return LogisticRegression(C=self.C, class_weight="balanced", max_iter=3000)
         raise ValueError(f"learner must be one of {LEARNERS}, not {self.learner!r}")
 
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X, y):
         X, y = validate_data(self, X, y, accept_sparse="csr")
         check_classification_targets(y)
         self.classes_ = unique_labels(y)
@@ -129,7 +129,7 @@ class CalibratedLinear(_PriorCorrectedMixin, ClassifierMixin, BaseEstimator):
             )
         else:
             self.estimator_ = LogisticRegression(C=self.C, class_weight="balanced", max_iter=3000)
-        self.estimator_.fit(X, y, sample_weight=sample_weight)
+        self.estimator_.fit(X, y)
         self._set_prior(y)
         return self
 
@@ -147,7 +147,7 @@ class CalibratedLinear(_PriorCorrectedMixin, ClassifierMixin, BaseEstimator):
 class _Constant(ClassifierMixin, BaseEstimator):
     """The one class seen in training, with probability 1 (tiny training sets only)."""
 
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X, y):
         self.classes_ = unique_labels(y)
         return self
 

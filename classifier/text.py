@@ -260,9 +260,7 @@ def _collapse_lines(text: str, phrases: tuple[str, ...]) -> str:
     return "\n".join(out)
 
 
-def clean_markdown(
-    text: str | None, max_chars: int | None = None, signals: str = "extended"
-) -> str:
+def clean_markdown(text: str | None, max_chars: int | None = None, signals: str = "basic") -> str:
     """Issue Markdown to prose: code, traces, logs and template prompts become marker lines.
 
     URLs, paths, versions and numbers are left in place; `normalize_token` maps them. '' for
@@ -439,7 +437,7 @@ class TextNormalizer(TransformerMixin, BaseEstimator):
         max_chars: int | None = 3000,
         batch_size: int = 256,
         memoize: bool = False,
-        signals: str = "extended",
+        signals: str = "basic",
     ):
         self.spacy_model = spacy_model
         self.rules = rules

@@ -104,12 +104,17 @@ def taxonomy_from_dict(raw: dict) -> Taxonomy:
     default_code = str(raw.get("default_code", "NSR")).upper()
     if default_code not in codes:
         raise TaxonomyError(f"default_code {default_code} is not one of the categories")
+    rules = tuple(raw.get("rules") or ())
+    not_text = [rule for rule in rules if not isinstance(rule, str)]
+    if not_text:
+        # YAML reads "text: more" as a mapping; a rule must stay one sentence of text.
+        raise TaxonomyError(f"rule {not_text[0]!r} is not text (quote it, or drop the ': ')")
     return Taxonomy(
         name=str(raw.get("name", "taxonomy")),
         version=str(raw.get("version", "0")),
         categories=categories,
         default_code=default_code,
-        rules=tuple(raw.get("rules") or ()),
+        rules=rules,
     )
 
 

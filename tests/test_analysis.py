@@ -121,6 +121,10 @@ def test_results_hold_expected_tables_and_tests(study):
     overall = shares[shares["group"] == "all"].iloc[0]
     assert (overall["n"], overall["n_human"], overall["n_model"]) == (60, 30, 30)
     assert "group × category (human labels)" in frequency.tests
+    system = frequency.tables["system_share"].set_index("group")
+    nsr = shares[shares["category"] == "NSR"].set_index("group")
+    assert (system["ci_low"] - (1 - nsr["ci_high"])).abs().max() < 1e-12
+    assert (system["ci_high"] - (1 - nsr["ci_low"])).abs().max() < 1e-12
     time = results.time_to_close(data)
     assert time.tables["per_group"]["issues"].sum() == 60
     assert {"time to close by group", "time to close by category"} <= set(time.tests)

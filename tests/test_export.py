@@ -219,3 +219,18 @@ def test_export_command(tmp_path):
     assert sorted(p.name for p in out.iterdir()) == sorted(
         [f"{t}.csv" for t in TABLES] + ["data_dictionary.md", "datasheet.md", "datapackage.json"]
     )
+
+
+def test_every_classified_issue_carries_the_models_decision(exported):
+    """issues.csv gives the model's category for every classified issue, abstained or not and
+    whether or not a human label is the study's category, and names the one model used."""
+    engine, folder = exported
+    issues = pd.read_csv(folder / "issues.csv")
+    classified = set(queries.read_predictions(engine)["issue_id"])
+    rows = issues[issues["issue_id"].isin(classified)]
+    assert len(rows) == len(classified) > 0
+    assert rows["model_category"].notna().all() and rows["model_probability"].notna().all()
+    assert set(rows["model_abstained"]) == {True, False}
+    assert set(issues["model_version"]) == {"test-1"}
+    decided = rows[rows["category_source"] == "classifier"]
+    assert (decided["category"] == decided["model_category"]).all()
