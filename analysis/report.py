@@ -22,6 +22,7 @@ from analysis.formatting import effect_text, format_cell
 from analysis.queries import StudyData, load_study
 from analysis.results import Result, require_issues
 from analysis.stats import CORRECTIONS
+from db.csvfiles import neutralize_formula
 
 log = logging.getLogger(__name__)
 # fontTools logs every font subset it writes into a PDF at INFO: noise for our users.
@@ -74,7 +75,9 @@ def build_report(
     tables = out_dir / "tables.md"
     tables.write_text(tables_markdown(data, computed), encoding="utf-8")
     tests = out_dir / "tests.csv"
-    results.tests_frame(computed).to_csv(tests, index=False, lineterminator="\n")
+    # Group names come from study files and repositories: no cell may run as a formula.
+    frame = results.tests_frame(computed).map(neutralize_formula)
+    frame.to_csv(tests, index=False, lineterminator="\n")
     index = out_dir / "index.html"
     index.write_text(html_report(data, computed), encoding="utf-8")
     return Report(out_dir, paths, tables, tests, index)
