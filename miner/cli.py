@@ -91,6 +91,31 @@ def _summary(reports) -> None:
         click.echo("  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)))
 
 
+# Options that crawl and worker share, defined once.
+api_url_option = click.option(
+    "--api-url",
+    default=DEFAULT_API_URL,
+    show_default=True,
+    envvar="GITHUB_API_URL",
+    help="API base URL (GitHub Enterprise: https://HOST/api/v3; or the stand-in).",
+)
+
+
+def content_options(command):
+    """--no-comments, --events and --per-page: what a crawl fetches, and in what pages."""
+    command = click.option(
+        "--per-page",
+        type=click.IntRange(1, 100),
+        default=100,
+        show_default=True,
+        help="Items per request (GitHub's maximum is 100).",
+    )(command)
+    command = click.option(
+        "--events", is_flag=True, help="Also fetch issue events (close, reopen, label)."
+    )(command)
+    return click.option("--no-comments", is_flag=True, help="Skip the comments endpoint.")(command)
+
+
 @click.command("crawl")
 @click.argument("repositories", nargs=-1, metavar="[OWNER/REPO]...")
 @db_option
@@ -110,27 +135,13 @@ def _summary(reports) -> None:
     "Default: $GITHUB_TOKENS (comma-separated), else $GITHUB_TOKEN.",
 )
 @click.option("--since", help="Start of the first crawl (YYYY-MM-DD); later runs continue.")
-@click.option(
-    "--api-url",
-    default=DEFAULT_API_URL,
-    show_default=True,
-    envvar="GITHUB_API_URL",
-    help="API base URL (GitHub Enterprise: https://HOST/api/v3; or the stand-in).",
-)
+@api_url_option
 @click.option(
     "--max-issues",
     type=click.IntRange(min=1),
     help="Stop issues after about N in this run (whole pages); the next run goes on.",
 )
-@click.option("--no-comments", is_flag=True, help="Skip the comments endpoint.")
-@click.option("--events", is_flag=True, help="Also fetch issue events (close, reopen, label).")
-@click.option(
-    "--per-page",
-    type=click.IntRange(1, 100),
-    default=100,
-    show_default=True,
-    help="Items per request (GitHub's maximum is 100).",
-)
+@content_options
 @click.option(
     "--retries",
     type=click.IntRange(min=0),
@@ -259,13 +270,7 @@ def crawl(
     help="At most N repositories per query, most stars first (GitHub lists 1,000).",
 )
 @click.option("--token", help="GitHub token. Default: $GITHUB_TOKEN (first of $GITHUB_TOKENS).")
-@click.option(
-    "--api-url",
-    default=DEFAULT_API_URL,
-    show_default=True,
-    envvar="GITHUB_API_URL",
-    help="API base URL (GitHub Enterprise: https://HOST/api/v3; or the stand-in).",
-)
+@api_url_option
 @click.option(
     "--retries",
     type=click.IntRange(min=0),
@@ -333,22 +338,8 @@ def _enqueue(db_url: str, specs: list) -> None:
     metavar="TOKEN",
     help="GitHub token; repeat to rotate several. Default: $GITHUB_TOKEN.",
 )
-@click.option(
-    "--api-url",
-    default=DEFAULT_API_URL,
-    show_default=True,
-    envvar="GITHUB_API_URL",
-    help="API base URL (GitHub Enterprise: https://HOST/api/v3; or the stand-in).",
-)
-@click.option("--no-comments", is_flag=True, help="Skip the comments endpoint.")
-@click.option("--events", is_flag=True, help="Also fetch issue events (close, reopen, label).")
-@click.option(
-    "--per-page",
-    type=click.IntRange(1, 100),
-    default=100,
-    show_default=True,
-    help="Items per request (GitHub's maximum is 100).",
-)
+@api_url_option
+@content_options
 @click.option(
     "--lease",
     type=click.FloatRange(min=1),
