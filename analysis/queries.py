@@ -255,12 +255,16 @@ def study_human_categories(annotations: pd.DataFrame) -> pd.Series:
     return human_categories(answered.sort_values(["created_at"], kind="stable"), "issue_id")
 
 
+def latest_predictions(predictions: pd.DataFrame) -> pd.DataFrame:
+    """The newest prediction of each issue."""
+    ordered = predictions.sort_values(["issue_id", "created_at"])
+    return ordered.drop_duplicates("issue_id", keep="last")
+
+
 def model_decisions(predictions: pd.DataFrame) -> pd.DataFrame:
     """Issue id -> the model's decision: category, probability, abstained, system probability
     (1 - P(NSR)). One model's predictions expected (see choose_model); the latest per issue."""
-    latest = predictions.sort_values(["issue_id", "created_at"]).drop_duplicates(
-        "issue_id", keep="last"
-    )
+    latest = latest_predictions(predictions)
     system = [1.0 - float((p or {}).get("NSR", 0.0)) for p in latest["probabilities"]]
     return latest.set_index("issue_id")[["category", "probability", "abstained"]].assign(
         system_probability=system
@@ -294,9 +298,7 @@ def probability_frame(predictions: pd.DataFrame) -> pd.DataFrame:
     """Issue id x class: the model's probabilities (columns in the model's class order)."""
     if predictions.empty:
         return pd.DataFrame()
-    latest = predictions.sort_values(["issue_id", "created_at"]).drop_duplicates(
-        "issue_id", keep="last"
-    )
+    latest = latest_predictions(predictions)
     return pd.DataFrame(list(latest["probabilities"]), index=latest["issue_id"]).fillna(0.0)
 
 

@@ -116,6 +116,24 @@ def content_options(command):
     return click.option("--no-comments", is_flag=True, help="Skip the comments endpoint.")(command)
 
 
+def retry_options(command):
+    """--retries and --backoff: the retry policy that crawl and discover share."""
+    command = click.option(
+        "--backoff",
+        type=click.FloatRange(min=0),
+        default=1.0,
+        show_default=True,
+        help="Exponential backoff factor in seconds; also scales secondary-limit waits.",
+    )(command)
+    return click.option(
+        "--retries",
+        type=click.IntRange(min=0),
+        default=5,
+        show_default=True,
+        help="Retries of a failing request before giving up.",
+    )(command)
+
+
 @click.command("crawl")
 @click.argument("repositories", nargs=-1, metavar="[OWNER/REPO]...")
 @db_option
@@ -142,20 +160,7 @@ def content_options(command):
     help="Stop issues after about N in this run (whole pages); the next run goes on.",
 )
 @content_options
-@click.option(
-    "--retries",
-    type=click.IntRange(min=0),
-    default=5,
-    show_default=True,
-    help="Retries of a failing request before giving up.",
-)
-@click.option(
-    "--backoff",
-    type=click.FloatRange(min=0),
-    default=1.0,
-    show_default=True,
-    help="Exponential backoff factor in seconds; also scales secondary-limit waits.",
-)
+@retry_options
 @click.option(
     "--request-deadline",
     type=click.FloatRange(min=1),
@@ -271,20 +276,7 @@ def crawl(
 )
 @click.option("--token", help="GitHub token. Default: $GITHUB_TOKEN (first of $GITHUB_TOKENS).")
 @api_url_option
-@click.option(
-    "--retries",
-    type=click.IntRange(min=0),
-    default=5,
-    show_default=True,
-    help="Retries of a failing request before giving up.",
-)
-@click.option(
-    "--backoff",
-    type=click.FloatRange(min=0),
-    default=1.0,
-    show_default=True,
-    help="Exponential backoff factor in seconds; also scales secondary-limit waits.",
-)
+@retry_options
 def discover(
     groups: tuple[tuple[str, str], ...],
     output: str,
