@@ -382,7 +382,7 @@ def top_k_share(values: pd.Series | np.ndarray, k: int) -> float:
 
 
 # Mann–Kendall assumes independent points. Monthly shares of a slowly changing stock (bugs open
-# at each month's end) are strongly autocorrelated, which inflates its significance; the
+# at each month's start) are strongly autocorrelated, which inflates its significance; the
 # Hamed–Rao and Yue–Wang variants correct the variance for that.
 MANN_KENDALL_VARIANTS = {
     None: ("Mann–Kendall", pymannkendall.original_test),

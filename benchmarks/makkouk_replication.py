@@ -4,14 +4,21 @@ Imports ../shared/studies/makkouk-icsme2022 into a fresh SQLite database (mlissu
 import-study makkouk), runs analysis/replication.py and prints, per framework side by side:
 bug counts (performance / non-performance, closed, fixed in the study's sense), the study's
 one-sided Cox–Stuart trend tests on the monthly percentage of performance bugs (among bugs open
-at each month's end, and among bugs fixed so far), the autocorrelation-corrected Mann–Kendall
-test on the same series, the project's earlier trend test for contrast (Mann–Kendall on raw
-monthly counts of all issues), and the performance vs non-performance contrasts. The paper's
-values are not in the data: compare these with its tables by hand.
+at the start of each month, and among bugs fixed before it), the autocorrelation-corrected
+Mann–Kendall test on the same series, the project's earlier trend test for contrast
+(Mann–Kendall on raw monthly counts of all issues), and the performance vs non-performance
+contrasts. The study's
+four published Cox–Stuart p-values (StudyDesign.published) are printed beside ours.
+
+With --published-trends DIR, a checkout of the study's replication repository
+(github.com/dlframeworkperfbugs/performance-bugs-in-dl-frameworks, whose
+*_{open,fixed}_perf_trend_analysis.csv hold its monthly series; not copied here), it also counts
+the months where our series has the study's exact counts.
 
 Writes every test as one row to reports/benchmarks/makkouk_replication_tests.csv.
 
     .venv/bin/python benchmarks/makkouk_replication.py [--study DIR] [--out CSV]
+        [--published-trends DIR]
 """
 
 from __future__ import annotations
@@ -33,6 +40,8 @@ from benchmarks.study_db import STUDY, imported_study
 
 OUT = Path(__file__).resolve().parent.parent / "reports/benchmarks/makkouk_replication_tests.csv"
 NAMES = {"tensorflow/tensorflow": "TensorFlow", "pytorch/pytorch": "PyTorch"}
+# our monthly columns (part, whole) per series of the study's *_trend_analysis.csv files
+SERIES = {"open": ("open_perf", "open_all"), "fixed": ("fixed_perf", "fixed_all")}
 
 
 def _p(value: float) -> str:
@@ -75,6 +84,35 @@ def test_rows(tests: pd.DataFrame) -> list[tuple[str, dict]]:
     return rows
 
 
+def published_rows(published: pd.DataFrame) -> list[tuple[str, dict]]:
+    rows = []
+    for quantity, part in published.groupby("quantity", sort=False):
+        cells = {
+            row.repository: f"p = {row.published_p:.4g} ({'same' if row.same else 'differs'})"
+            for row in part.itertuples()
+        }
+        rows.append((f"published: {quantity} — Cox–Stuart", cells))
+    return rows
+
+
+def matching_months(monthly: pd.DataFrame, folder: Path) -> list[tuple[str, dict]]:
+    """Per series, the months where our (perf, all) counts equal the study's published ones."""
+    rows = []
+    for series, (part, whole) in SERIES.items():
+        cells = {}
+        for repository in NAMES:
+            path = folder / f"{repository.split('/')[0]}_{series}_perf_trend_analysis.csv"
+            if not path.is_file():
+                continue
+            theirs = pd.read_csv(path).set_index("Time period").iloc[:, :2]
+            ours = monthly[monthly["repository"] == repository].set_index("month")[[part, whole]]
+            joined = theirs.join(ours, how="inner")
+            same = (joined.iloc[:, 0] == joined[part]) & (joined.iloc[:, 1] == joined[whole])
+            cells[repository] = f"{int(same.sum())} of {len(theirs)} months"
+        rows.append((f"published monthly counts ({series} bugs) matched exactly", cells))
+    return rows
+
+
 def _days(value: float) -> str:
     return "not reached" if value == float("inf") else f"{value:.4g}"
 
@@ -103,6 +141,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--study", type=Path, default=STUDY)
     parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument(
+        "--published-trends", type=Path, help="checkout of the study's replication repository"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="mlissues-makkouk-") as scratch:
         engine, summary, imported = imported_study(Path(scratch), args.study)
@@ -123,6 +164,12 @@ def main() -> None:
     rows = [
         *count_rows(result.tables["counts"]),
         *test_rows(tests),
+        *published_rows(result.tables["published"]),
+        *(
+            matching_months(result.tables["monthly"], args.published_trends)
+            if args.published_trends
+            else []
+        ),
         *earlier,
         *median_rows(result.tables["medians"], result.tables["time_to_fix"]),
     ]

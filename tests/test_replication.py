@@ -132,7 +132,7 @@ def test_fixed_means_a_fixing_commit_not_a_close(db_url):
 # --- the monthly series ---------------------------------------------------------------------
 
 
-def test_monthly_shares_count_bugs_open_and_fixed_at_each_month_end():
+def test_monthly_shares_count_bugs_open_and_fixed_at_each_month_start():
     design = replication.StudyDesign(
         "s", "s", "S", "perf", "non_perf", {"a/b": ("2020-01", "2020-03")}
     )
@@ -142,17 +142,24 @@ def test_monthly_shares_count_bugs_open_and_fixed_at_each_month_end():
             "repository": "a/b",
             "focus": [True, False, False],
             "created_at": [t("2019-12-15"), t("2020-01-05"), t("2020-02-29 23:59")],
-            "closed_at": [t("2020-02-10"), pd.NaT, t("2020-03-01")],  # the last: at Feb's end
+            # the last is closed at March's first instant: still open at that instant
+            "closed_at": [t("2020-02-10"), pd.NaT, t("2020-03-01")],
             "fixed_at": [t("2020-02-10"), pd.NaT, pd.NaT],
         }
     )
     table = replication.monthly_shares(replication.ReplicationData(design, bugs, None), "a/b")
     assert table.index.astype(str).tolist() == ["2020-01", "2020-02", "2020-03"]
-    assert table["open_perf"].tolist() == [1, 0, 0]
-    assert table["open_all"].tolist() == [2, 2, 1]
-    assert table["open_share"].tolist() == [50.0, 0.0, 0.0]
-    assert table["fixed_all"].tolist() == [0, 1, 1]
-    assert table["fixed_share"].fillna(-1).tolist() == [-1, 100.0, 100.0]
+    assert table["open_perf"].tolist() == [1, 1, 0]
+    assert table["open_all"].tolist() == [1, 2, 2]
+    assert table["open_share"].tolist() == [100.0, 50.0, 0.0]
+    assert table["fixed_all"].tolist() == [0, 0, 1]
+    assert table["fixed_share"].fillna(-1).tolist() == [-1, -1, 100.0]
+
+
+def test_the_end_of_collection_is_the_first_instant_of_the_last_month():
+    assert replication.collection_end(replication.MAKKOUK, "pytorch/pytorch") == pd.Timestamp(
+        "2021-04-01"
+    )
 
 
 # --- a small synthetic study, end to end ----------------------------------------------------
@@ -276,7 +283,7 @@ def test_real_study_counts_match_its_files(real_study, makkouk_study):
 
 @pytest.mark.study
 @pytest.mark.slow
-def test_real_study_trend_tests_are_computed(real_study):
+def test_real_study_trend_tests_reproduce_the_published_p_values(real_study):
     result = replication.trends(real_study)
     tests = replication.tests_table(result).set_index(["group", "quantity", "test"])
     assert len(tests) == 8 and tests["p_value"].between(0, 1).all()
@@ -285,6 +292,8 @@ def test_real_study_trend_tests_are_computed(real_study):
     assert (tf["statistic"], tf["n"], tf["p_value"]) == (30, 30, 0.5**30)  # 61 months
     torch = tests.loc[("pytorch/pytorch", replication.OPEN_SHARE, cox_stuart)]
     assert (torch["statistic"], torch["n"]) == (20, 26)  # 53 months
+    published = result.tables["published"]
+    assert len(published) == 4 and published["same"].all(), published.to_string()
     monthly = result.tables["monthly"]
     assert monthly.groupby("repository").size().to_dict() == {
         "pytorch/pytorch": 53,
