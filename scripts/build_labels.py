@@ -6,7 +6,9 @@ Round 2 (data/labeling/, not committed: the annotators' working files):
 - review*/changes.csv: labels changed when issues flagged for a convention settled during
   adjudication were re-read (annotator convention-review);
 - cleanlab*/changes.csv: labels changed after re-reading the issues cleanlab flagged
-  (annotator cleanlab-review).
+  (annotator cleanlab-review);
+- roundN/adjudications.csv: the resolution of the disagreements of a later round
+  (scripts/label_round.py; annotator adjudicator3).
 All three are kind adjudication; the latest adjudication of an issue wins (classifier.labels),
 so they are written in the order of the review stages (ADJUDICATION_STAGES).
 
@@ -36,8 +38,19 @@ from taxonomy import default_taxonomy
 FIELDS = ["repository", "number", "category", "annotator", "kind", "note"]
 LABELS = Path("classifier/data/labels.csv")
 STRATA = Path("classifier/data/label_strata.csv")
-ROUND_EXTRA = ("adjudications.csv", "review*/changes.csv", "cleanlab*/changes.csv")
-ADJUDICATION_STAGES = ("adjudicator", "adjudicator2", "convention-review", "cleanlab-review")
+ROUND_EXTRA = (
+    "adjudications.csv",
+    "review*/changes.csv",
+    "cleanlab*/changes.csv",
+    "round*/adjudications.csv",
+)
+ADJUDICATION_STAGES = (
+    "adjudicator",
+    "adjudicator2",
+    "convention-review",
+    "cleanlab-review",
+    "adjudicator3",  # round 4 on: disagreements of the later rounds
+)
 # A note is the annotator's own words: no links, no @mentions, no code.
 _NOT_A_NOTE = re.compile(r"https?://|www\.|@\w|```|\n")
 
@@ -92,13 +105,17 @@ def write_strata(labeled: set[tuple[str, int]], round_dir: Path, seed_sample: Pa
                 if row["reason"] == "random":
                     key = (row["repository"], int(row["number"]))
                     strata[key] = (1, f"random:{row['repository']}")
-    for path, round_number, column in (
-        (round_dir / "sample.csv", 2, "stratum"),
-        (round_dir / "round3" / "refs.csv", 3, "stratum"),
-    ):
+    rounds = [(round_dir / "sample.csv", 2)]
+    rounds += [(path, int(path.parent.name[5:])) for path in round_dir.glob("round*/refs.csv")]
+    for path, round_number in sorted(rounds, key=lambda pair: pair[1]):
         with path.open(newline="", encoding="utf-8") as handle:
             for row in csv.DictReader(handle):
-                stratum = row[column] if round_number == 2 else f"model-ranked:{row[column]}"
+                # round 3 wrote the ranked category alone; later rounds write whole strata
+                stratum = (
+                    row["stratum"]
+                    if ":" in row["stratum"] or round_number == 2
+                    else (f"model-ranked:{row['stratum']}")
+                )
                 strata[(row["repository"], int(row["number"]))] = (round_number, stratum)
     with STRATA.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
