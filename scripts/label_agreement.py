@@ -3,8 +3,8 @@
 Every issue that two annotators labeled independently (kind `label`) is a pair; the first two
 annotators of an issue in file order are compared. Cohen's kappa overall on the 16 codes, on
 system-related vs not, and per category (one-vs-rest), for all pairs and per labeling round
-(round 1: labeler1-5, round 2: labeler6 and later). `--disagreements FILE` writes the pairs
-that disagree and have no adjudication yet, for the adjudicator (references only).
+(the issue's round in classifier/data/label_strata.csv). `--disagreements FILE` writes the
+pairs that disagree and have no adjudication yet, for the adjudicator (references only).
 
     python scripts/label_agreement.py [--labels classifier/data/labels.csv] [--out FILE.md]
 """
@@ -12,7 +12,6 @@ that disagree and have no adjudication yet, for the adjudicator (references only
 from __future__ import annotations
 
 import argparse
-import re
 from pathlib import Path
 
 import pandas as pd
@@ -21,19 +20,15 @@ from sklearn.metrics import cohen_kappa_score
 from taxonomy import default_taxonomy
 
 
-def labeling_round(annotator: str) -> int:
-    number = re.fullmatch(r"labeler(\d+)", annotator)
-    return 1 if number and int(number.group(1)) <= 5 else 2
-
-
-def paired_labels(labels: pd.DataFrame) -> pd.DataFrame:
-    """One row per double-labeled issue: the first two annotators' categories."""
+def paired_labels(labels: pd.DataFrame, strata: pd.DataFrame) -> pd.DataFrame:
+    """One row per double-labeled issue: the first two annotators' categories and the round
+    the issue was drawn in."""
     first = labels[labels.kind == "label"].drop_duplicates(["repository", "number", "annotator"])
     ranked = first.assign(rank=first.groupby(["repository", "number"]).cumcount())
     a = ranked[ranked["rank"] == 0]
     b = ranked[ranked["rank"] == 1]
     pairs = a.merge(b, on=["repository", "number"], suffixes=("_a", "_b"))
-    return pairs.assign(round=pairs["annotator_b"].map(labeling_round))
+    return pairs.merge(strata[["repository", "number", "round"]], how="left")
 
 
 def _kappa(a: pd.Series, b: pd.Series) -> float:
@@ -91,11 +86,12 @@ def open_disagreements(labels: pd.DataFrame, pairs: pd.DataFrame) -> pd.DataFram
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--labels", type=Path, default=Path("classifier/data/labels.csv"))
+    parser.add_argument("--strata", type=Path, default=Path("classifier/data/label_strata.csv"))
     parser.add_argument("--out", type=Path)
     parser.add_argument("--disagreements", type=Path)
     args = parser.parse_args()
     labels = pd.read_csv(args.labels)
-    pairs = paired_labels(labels)
+    pairs = paired_labels(labels, pd.read_csv(args.strata))
     text = report(pairs)
     print(text)
     if args.out:
