@@ -48,8 +48,8 @@ ADJUDICATION_STAGES = (
     "adjudicator",
     "adjudicator2",
     "convention-review",
+    "adjudicator3",  # round 4 on: disagreements of the later rounds, then cleanlab's review
     "cleanlab-review",
-    "adjudicator3",  # round 4 on: disagreements of the later rounds
 )
 # A note is the annotator's own words: no links, no @mentions, no code.
 _NOT_A_NOTE = re.compile(r"https?://|www\.|@\w|```|\n")
