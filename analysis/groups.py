@@ -93,8 +93,11 @@ def _frequency(result: Result, data: StudyData, issues: pd.DataFrame) -> None:
         result.notes.append("category shares not estimated: no issue of a group has a category")
         return
     table = _in_category_order(table)
-    result.tables["shares"] = table
     result.tables["system_share"] = results.system_share(table)
+    # Categories no issue of any group can have (interval [0, 0]) would only lengthen tables.
+    possible = table.groupby("category")["ci_high"].transform("max") > 0
+    table = table[possible | (table["category"] == default_taxonomy().default_code)]
+    result.tables["shares"] = table.reset_index(drop=True)
     parts = shares.parts(categorized, data.probabilities, error, classes, by="group")
     points, draws = shares.joint_draws(parts, error, data.estimator)
     index = {name: i for i, name in enumerate(parts)}
@@ -153,7 +156,7 @@ def _mix_tests(
     result.test(
         f"category mix: {pair}",
         lambda: stats.bootstrap_wald(
-            difference, replicates, _total_variation, "total variation distance", n
+            difference, replicates, _total_variation, "total variation distance", n, False
         ),
         quantity="category mix (estimated shares)",
         group=pair,

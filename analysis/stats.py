@@ -563,6 +563,7 @@ def bootstrap_wald(
     effect: Callable[[np.ndarray], np.ndarray],
     effect_name: str,
     n: int,
+    effect_interval: bool = True,
 ) -> StatResult:
     """Wald test that a vector of differences is zero, with its covariance estimated from
     bootstrap replicates of it (`draws`, replicates x k): W = dᵀ Σ⁺ d, chi-square with rank(Σ)
@@ -570,7 +571,9 @@ def bootstrap_wald(
     replicate, or a constraint such as shares summing to one) leave the pseudo-inverse.
 
     `effect` turns differences (along the last axis) into the effect size reported, with the
-    percentile interval of its replicates.
+    percentile interval of its replicates unless `effect_interval` is False (for an effect that
+    cannot go below zero, such as a distance, whose replicates sit above a small true value:
+    their percentile interval would exclude the estimate itself).
     """
     difference = np.atleast_1d(np.asarray(difference, float))
     draws = np.asarray(draws, float).reshape(len(draws), -1)
@@ -584,6 +587,8 @@ def bootstrap_wald(
     statistic = float(np.sum(projected**2 / values[kept]))
     dof = int(kept.sum())
     low, high = np.quantile(effect(draws), [ALPHA / 2, 1 - ALPHA / 2])
+    if not effect_interval:
+        low = high = None
     return StatResult(
         test="bootstrap Wald (chi-square)",
         statistic=statistic,
@@ -592,6 +597,6 @@ def bootstrap_wald(
         dof=float(dof),
         effect=float(effect(difference[None, :])[0]),
         effect_name=effect_name,
-        effect_low=float(low),
-        effect_high=float(high),
+        effect_low=None if low is None else float(low),
+        effect_high=None if high is None else float(high),
     )

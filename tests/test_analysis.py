@@ -470,7 +470,10 @@ def _text_outside(figure) -> list[str]:
     ]
 
 
-@pytest.mark.parametrize("name", ["rq2_time", "rq3_debate", "rq4_people", "rq5_trends"])
+@pytest.mark.parametrize(
+    "name",
+    ["groups_contrast", "rq1_frequency", "rq2_time", "rq3_debate", "rq4_people", "rq5_trends"],
+)
 def test_figures_fit_one_column_without_clipped_text_or_empty_panels(study, computed, thin, name):
     for data, by_key in (thin, (study[1], computed)):
         figure = FIGURES[name](data, by_key[name])
