@@ -91,6 +91,12 @@ def _written_out(repo_index: int):
     return pd.DataFrame(rows)
 
 
+def _per_group(report, table: str) -> list[tuple[pd.Series, pd.DataFrame]]:
+    """Per group: its row of the group contrast's `table`, and its written-out issues."""
+    frame = report[2][groups.KEY].tables[table].set_index("group")
+    return [(frame.loc[group], _written_out(i)) for i, group in enumerate((ML, TRADITIONAL))]
+
+
 def test_the_group_contrast_opens_the_report(report):
     _, built, _ = report
     assert built.figures[0].name == "groups_contrast.pdf"
@@ -133,12 +139,10 @@ def test_category_shares_per_group_are_the_written_out_counts(report):
 def test_time_to_fix_per_group_matches_kaplan_meier_by_hand(report):
     _, _, computed = report
     contrast = computed[groups.KEY]
-    table = contrast.tables["time_to_fix"].set_index("group")
-    for index, group in enumerate((ML, TRADITIONAL)):
-        issues = _written_out(index)
+    for row, issues in _per_group(report, "time_to_fix"):
         fitter = KaplanMeierFitter().fit(issues["days"], issues["fixed"])
-        assert table.loc[group, "fixed"] == issues["fixed"].sum()
-        assert table.loc[group, "km_median_days"] == pytest.approx(fitter.median_survival_time_)
+        assert row["fixed"] == issues["fixed"].sum()
+        assert row["km_median_days"] == pytest.approx(fitter.median_survival_time_)
     assert {"time to fix by group", "time to fix: traditional vs ml"} <= set(contrast.tests)
     ratio = contrast.tests["time to fix: traditional vs ml"]
     assert ratio.assumption is not None and ratio.assumption.test == stats.PH_CHECK
@@ -149,10 +153,7 @@ def test_time_to_fix_per_group_matches_kaplan_meier_by_hand(report):
 def test_fixed_is_not_closed_and_fixers_are_the_commit_closers(report):
     _, _, computed = report
     contrast = computed[groups.KEY]
-    fixed = contrast.tables["fixed_vs_closed"].set_index("group")
-    for index, group in enumerate((ML, TRADITIONAL)):
-        issues = _written_out(index)
-        row = fixed.loc[group]
+    for row, issues in _per_group(report, "fixed_vs_closed"):
         assert row["closed"] == issues["closed"].sum() == 24
         assert row["fixed"] == issues["fixed"].sum() == 16
         assert row["closed_without_fix"] == (issues["closed"] & ~issues["fixed"]).sum() == 8
@@ -168,18 +169,15 @@ def test_fixed_is_not_closed_and_fixers_are_the_commit_closers(report):
 
 
 def test_specialization_of_fixers_written_out(report):
-    _, _, computed = report
-    table = computed[groups.KEY].tables["specialization"].set_index("group")
-    for index, group in enumerate((ML, TRADITIONAL)):
-        issues = _written_out(index)
+    for row, issues in _per_group(report, "specialization"):
         system = issues[issues["fixed"] & (issues["category"] != "NSR")]
         per_fixer = system.groupby("fixer")["category"]
         busy = [c for _, c in per_fixer if len(c) >= groups.MIN_FIXES]
         shares = [c.value_counts().max() / len(c) for c in busy]
-        assert table.loc[group, "system_fixes"] == len(system)
-        assert table.loc[group, "fixers"] == system["fixer"].nunique()
-        assert table.loc[group, f"fixers_{groups.MIN_FIXES}+"] == len(busy)
-        assert table.loc[group, "top_category_share_mean"] == pytest.approx(np.mean(shares))
+        assert row["system_fixes"] == len(system)
+        assert row["fixers"] == system["fixer"].nunique()
+        assert row[f"fixers_{groups.MIN_FIXES}+"] == len(busy)
+        assert row["top_category_share_mean"] == pytest.approx(np.mean(shares))
 
 
 def test_debate_is_mann_whitney_with_cliffs_delta(report):
