@@ -26,7 +26,7 @@ from taxonomy import default_taxonomy
 MIN_DAYS = 1 / 1440  # one minute: log axes cannot show an issue closed within the minute
 NO_CATEGORY = "no issue has a category yet"
 ALL_GROUPS = "#999999"  # the bar of every group together
-LEGEND_COLUMNS = 3
+LABELLED_ROW = 0.3  # inches per bar with its label written above it
 
 
 def _caption(figure: Figure, data: StudyData, extra: str = "") -> None:
@@ -67,11 +67,12 @@ def share_panels(system: pd.DataFrame, shares: pd.DataFrame) -> list[style.Panel
     categories = shares[shares["category"] != nsr]
     shown = categories.groupby("category", sort=False)["ci_high"].max()
     categories = categories[categories["category"].isin(shown[shown > 0].index)]
-    panels: list[style.Panel] = [(_rows_height(len(system)), partial(_system_bars, table=system))]
+    bars_height = 0.6 + LABELLED_ROW * len(system)
+    panels: list[style.Panel] = [(bars_height, partial(_system_bars, table=system))]
     if not categories.empty:
         groups = categories["group"].nunique()
         rows = categories["category"].nunique()
-        lines = rows + _legend_lines(groups)
+        lines = rows + _legend_lines(categories["group"].unique())
         height = 0.75 + lines * max(ROW_HEIGHT, 0.06 * groups)
         panels.append((height, partial(_share_dots, table=categories)))
     return panels
@@ -84,10 +85,23 @@ def group_colors(names) -> dict[str, str]:
 
 
 def _system_bars(axis, table: pd.DataFrame) -> None:
+    """One bar per group, its name and n written above the bar inside the plot: as tick labels,
+    long names (owner/repository) would narrow every panel of the column."""
     colors = group_colors(table["group"])
-    _share_bars(axis, table, "group", [colors[str(g)] for g in table["group"]])
+    rows = np.arange(len(table))
+    axis.barh(
+        rows + 0.2, table["share"], 0.45, xerr=_errors(table), capsize=2,
+        color=[colors[str(g)] for g in table["group"]],
+    )  # fmt: skip
+    at_left = axis.get_yaxis_transform()  # x in axes fractions, y in rows
+    for row, (name, n) in enumerate(zip(table["group"], table["n"], strict=True)):
+        label = f"{name} (n = {format_number(n)})"
+        axis.text(0.005, row - 0.08, label, transform=at_left, fontsize=6, va="bottom")
+    axis.set_yticks([])
+    axis.set_ylim(len(table) - 0.5, -0.5)
+    axis.set_xlim(0, 1)
     axis.set_xlabel("share of issues (95% CI)", fontsize=style.SMALL)
-    style.panel_title(axis, "System-related issues by group")
+    style.panel_title(axis, "System-related share")
 
 
 def _share_dots(axis, table: pd.DataFrame) -> None:
@@ -107,18 +121,26 @@ def _share_dots(axis, table: pd.DataFrame) -> None:
         )  # fmt: skip
     axis.set_yticks(rows, categories, fontsize=style.SMALL)
     # An empty band above the first category holds the legend, clear of every dot.
-    band = _legend_lines(len(names))
+    band = _legend_lines(names)
     axis.set_ylim(len(categories) - 0.5, -0.5 - band)
     axis.set_xlim(left=0)
+    axis.xaxis.set_major_locator(ticker.MaxNLocator(5))  # tick labels that fit one column
     axis.set_xlabel("share of the group's issues (95% CI)", fontsize=style.SMALL)
     style.panel_title(axis, "System categories by group")
     if band:
-        style.legend(axis, loc="upper right", ncols=min(len(names), LEGEND_COLUMNS))
+        style.legend(axis, loc="upper right", ncols=_legend_columns(names))
 
 
-def _legend_lines(groups: int) -> int:
+def _legend_columns(names) -> int:
+    """Legend columns that fit a column-wide panel: fewer for long names."""
+    longest = max(len(str(name)) for name in names)
+    return 3 if longest <= 12 else 2 if longest <= 24 else 1
+
+
+def _legend_lines(names) -> int:
     """Lines of a legend of groups (none for a single group)."""
-    return -(-groups // LEGEND_COLUMNS) if groups > 1 else 0
+    names = list(names)
+    return -(-len(names) // _legend_columns(names)) if len(names) > 1 else 0
 
 
 def _errors(table: pd.DataFrame) -> np.ndarray:
@@ -129,7 +151,7 @@ def _errors(table: pd.DataFrame) -> np.ndarray:
 
 def _share_bars(axis, table: pd.DataFrame, key: str, colors: list[str] | None = None) -> None:
     error = _errors(table)
-    labels = [f"{k} (n={format_number(n)})" for k, n in zip(table[key], table["n"], strict=True)]
+    labels = _labels(table[key], table.set_index(key)["n"])
     colors = colors or style.colors(len(table))
     axis.barh(labels, table["share"], xerr=error, color=colors, capsize=2)
     axis.set_xlim(0, 1)
@@ -164,7 +186,7 @@ def groups_contrast(data: StudyData, result: Result | None = None) -> Figure | N
         )  # fmt: skip
     label = "comments per issue (log scale above 1)"
     panels.append(
-        _boxes_panel(issues, order, "comments_count", label, "Comments per issue by group", "group")
+        _boxes_panel(issues, order, "comments_count", label, "Comments per issue", "group")
     )
     specialized = result.tables.get("specialization")
     if specialized is not None and specialized[f"fixers_{groups.MIN_FIXES}+"].sum():

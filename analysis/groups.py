@@ -148,9 +148,12 @@ def _mix_tests(
     were a random sample of each group; the seed labels were enriched by keywords, so they are
     not. So the test is a Wald test on the difference of the two estimated share vectors, its
     covariance taken from the joint bootstrap, which resamples both groups' issues and the
-    model's error record (stats.bootstrap_wald; chi-square with as many degrees of freedom as
-    the bootstrap has independent directions). Effect: the total variation distance between
-    the two mixes (0 same, 1 disjoint) with its percentile interval.
+    model's error record (stats.bootstrap_wald, referred to Hotelling's distribution since the
+    covariance is estimated from the replicates; benchmarks/group_mix_size.py measures how often
+    it rejects equal mixes). Effect: the total variation distance between the two mixes (0 the
+    same, 1 disjoint), without an interval: a distance is never below zero, so its replicates
+    sit above a small true value and a percentile interval would exclude the estimate. The
+    system-related share's difference comes with its interval.
     """
     pair = f"{a} vs {b}"
     result.test(

@@ -566,9 +566,11 @@ def bootstrap_wald(
     effect_interval: bool = True,
 ) -> StatResult:
     """Wald test that a vector of differences is zero, with its covariance estimated from
-    bootstrap replicates of it (`draws`, replicates x k): W = dᵀ Σ⁺ d, chi-square with rank(Σ)
-    degrees of freedom. Directions the bootstrap never varies (a share that is 0 in every
-    replicate, or a constraint such as shares summing to one) leave the pseudo-inverse.
+    bootstrap replicates of it (`draws`, B replicates x k): W = dᵀ S⁺ d over the p = rank(S)
+    directions the bootstrap varies (a share that is 0 in every replicate, or a constraint
+    such as shares summing to one, leaves the pseudo-inverse). S is itself estimated from B
+    replicates, so W is referred to Hotelling's distribution, p(B-1)/(B-p) F(p, B-p), rather
+    than chi-square(p), which rejects too often when p is large next to B.
 
     `effect` turns differences (along the last axis) into the effect size reported, with the
     percentile interval of its replicates unless `effect_interval` is False (for an effect that
@@ -585,14 +587,17 @@ def bootstrap_wald(
         raise NotEnoughDataError("the bootstrap replicates do not vary")
     projected = vectors[:, kept].T @ difference
     statistic = float(np.sum(projected**2 / values[kept]))
-    dof = int(kept.sum())
+    dof, replicates = int(kept.sum()), len(draws)
+    if replicates <= dof:
+        raise NotEnoughDataError(f"{dof} directions need more than {replicates} replicates")
+    scaled = statistic * (replicates - dof) / (dof * (replicates - 1))
     low, high = np.quantile(effect(draws), [ALPHA / 2, 1 - ALPHA / 2])
     if not effect_interval:
         low = high = None
     return StatResult(
-        test="bootstrap Wald (chi-square)",
+        test="bootstrap Wald (Hotelling)",
         statistic=statistic,
-        p_value=float(scipy_stats.chi2.sf(statistic, dof)),
+        p_value=float(scipy_stats.f.sf(scaled, dof, replicates - dof)),
         n=n,
         dof=float(dof),
         effect=float(effect(difference[None, :])[0]),

@@ -126,7 +126,7 @@ def test_category_shares_per_group_are_the_written_out_counts(report):
     share = contrast.tests["system-related share: ml vs traditional"]
     assert share.effect == pytest.approx(1 / 30)
     assert share.effect_low <= share.effect <= share.effect_high
-    assert mix.test == share.test == "bootstrap Wald (chi-square)"
+    assert mix.test == share.test == "bootstrap Wald (Hotelling)"
     counts = {
         group: _written_out(index)["category"].value_counts(normalize=True)
         for index, group in enumerate((ML, TRADITIONAL))
@@ -199,10 +199,10 @@ def test_figure_is_column_wide_with_titled_panels(report):
     assert drawn.get_figwidth() == pytest.approx(3.5)
     titles = [axis.get_title(loc="left") for axis in drawn.axes]
     assert titles == [
-        "System-related issues by group",
+        "System-related share",
         "System categories by group",
         "Share not yet fixed by group",
-        "Comments per issue by group",
+        "Comments per issue",
         "Fixers of system-related issues",
     ]
 
