@@ -593,7 +593,7 @@ def specialization(data: StudyData, k: int = TOP_K) -> Result:
         if not (data.people["role"] == role).any():
             result.notes.append(f"no {role} is known in this database")
     _member_authors(result, issues)
-    _fix_tables(result, data, "group")
+    _fix_tables(result, data, "repository")
     return result
 
 
