@@ -79,20 +79,18 @@ def pairs(groups: list[str]) -> list[tuple[str, str]]:
 def _frequency(result: Result, data: StudyData, issues: pd.DataFrame) -> None:
     categorized = issues[issues["category_source"] != "none"]
     try:
-        error = shares.ModelError.from_record(data.error_record)
+        error = results.model_error(data, categorized)
     except shares.NoErrorRecordError as missing:
-        if (categorized["category_source"] == "classifier").any():
-            result.notes.append(f"category shares not estimated: {missing}")
-            return
-        error = None
-    classes = list(error.classes) if error is not None else default_taxonomy().codes
+        result.notes.append(f"category shares not estimated: {missing}")
+        return
+    classes = results.share_classes(error)
     table = shares.estimate_shares(
         categorized, data.probabilities, error, classes, by="group", estimator=data.estimator
     )
     if table.empty:
         result.notes.append("category shares not estimated: no issue of a group has a category")
         return
-    table = _in_category_order(table)
+    table = results.in_category_order(table)
     result.tables["system_share"] = results.system_share(table)
     # Categories no issue of any group can have (interval [0, 0]) would only lengthen tables.
     possible = table.groupby("category")["ci_high"].transform("max") > 0
@@ -114,13 +112,6 @@ def _frequency(result: Result, data: StudyData, issues: pd.DataFrame) -> None:
         "model's error; differences and their tests resample both groups and the model's error "
         "record together (analysis.shares.joint_draws)"
     )
-
-
-def _in_category_order(table: pd.DataFrame) -> pd.DataFrame:
-    order = results.category_order(table["category"])
-    table = table.assign(category=pd.Categorical(table["category"], order, ordered=True))
-    table = table.sort_values(["group", "category"]).reset_index(drop=True)
-    return table.assign(category=table["category"].astype(str))
 
 
 def _size(parts: dict[str, shares.Part], *groups: str) -> int:

@@ -211,13 +211,11 @@ def frequency(data: StudyData) -> Result:
     result = _new(data, "rq1_frequency", "RQ1 How often each kind of system issue occurs")
     issues = data.issues[data.issues["category_source"] != "none"]
     try:
-        error = shares.ModelError.from_record(data.error_record)
+        error = model_error(data, issues)
     except shares.NoErrorRecordError as missing:
-        error = None
-        if (issues["category_source"] == "classifier").any():
-            result.notes.append(f"shares not estimated: {missing}")
-            return result
-    classes = error.classes if error is not None else default_taxonomy().codes
+        result.notes.append(f"shares not estimated: {missing}")
+        return result
+    classes = share_classes(error)
     estimated = [
         shares.estimate_shares(issues, data.probabilities, error, classes, estimator=data.estimator)
     ]
@@ -227,11 +225,7 @@ def frequency(data: StudyData) -> Result:
                 issues, data.probabilities, error, classes, by="group", estimator=data.estimator
             )
         )
-    table = pd.concat(estimated, ignore_index=True)
-    order = category_order(table["category"])
-    table["category"] = pd.Categorical(table["category"], order, ordered=True)
-    table = table.sort_values(["group", "category"]).reset_index(drop=True)
-    table["category"] = table["category"].astype(str)
+    table = in_category_order(pd.concat(estimated, ignore_index=True))
     result.tables["shares"] = table
     result.tables["system_share"] = system_share(table)
     result.notes.append(
@@ -246,6 +240,31 @@ def frequency(data: StudyData) -> Result:
             lambda: stats.independence_test(_crosstab(human, "group")),
         )
     return result
+
+
+def model_error(data: StudyData, issues: pd.DataFrame) -> shares.ModelError | None:
+    """The study model's measured error, for estimating the shares of `issues`; None when
+    people labeled all of them. Raises shares.NoErrorRecordError when model-classified issues
+    need it and the model was saved without it."""
+    try:
+        return shares.ModelError.from_record(data.error_record)
+    except shares.NoErrorRecordError:
+        if (issues["category_source"] == "classifier").any():
+            raise
+        return None
+
+
+def share_classes(error: shares.ModelError | None) -> list[str]:
+    """The classes shares are estimated over: the model's, else the taxonomy's."""
+    return list(error.classes) if error is not None else list(default_taxonomy().codes)
+
+
+def in_category_order(table: pd.DataFrame) -> pd.DataFrame:
+    """A shares table sorted by group, then category in taxonomy order (category_order)."""
+    order = category_order(table["category"])
+    table = table.assign(category=pd.Categorical(table["category"], order, ordered=True))
+    table = table.sort_values(["group", "category"]).reset_index(drop=True)
+    return table.assign(category=table["category"].astype(str))
 
 
 def system_share(table: pd.DataFrame) -> pd.DataFrame:
