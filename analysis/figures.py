@@ -7,6 +7,7 @@ Each figure's caption names the source of its categories and their counts.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from functools import partial
 
@@ -16,7 +17,7 @@ import pandas as pd
 from matplotlib import ticker
 from matplotlib.figure import Figure
 
-from analysis import results, stats, style
+from analysis import groups, results, stats, style
 from analysis.formatting import describe_test, format_number
 from analysis.queries import StudyData
 from analysis.results import Result
@@ -24,6 +25,8 @@ from taxonomy import default_taxonomy
 
 MIN_DAYS = 1 / 1440  # one minute: log axes cannot show an issue closed within the minute
 NO_CATEGORY = "no issue has a category yet"
+ALL_GROUPS = "#999999"  # the bar of every group together
+LABELLED_ROW = 0.3  # inches per bar with its label written above it
 
 
 def _caption(figure: Figure, data: StudyData, extra: str = "") -> None:
@@ -37,42 +40,107 @@ def _caption(figure: Figure, data: StudyData, extra: str = "") -> None:
 def rq1_frequency(data: StudyData, result: Result | None = None) -> Figure:
     """The system-related share per group, and each system category's share of all issues
     (NSR apart, so that it does not squash the rest), with 95% intervals that include the
-    classifier's error."""
+    classifier's error; one column wide."""
     result = result or results.frequency(data)
-    figure, (system, bars) = style.new_figure(2, width=7.2, height=4.4)
     table = result.tables.get("shares", pd.DataFrame())
-    if table.empty:
-        message = result.notes[-1] if result.notes else NO_CATEGORY
-        style.empty_panel(system, message)
-        style.empty_panel(bars, message)
-    else:
-        nsr = default_taxonomy().default_code
-        groups = table if table["group"].nunique() == 1 else table[table["group"] != "all"]
-        _share_bars(system, result.tables["system_share"], "group")
-        system.set_xlabel("share of issues")
-        system.set_title("System-related issues", fontsize=9)
-        categories = groups[groups["category"] != nsr]
-        _grouped_bars(bars, categories, "category", "group")
-        bars.set_xlabel("share of all issues")
-        bars.set_title("System-related issues by category", fontsize=9)
-    _caption(figure, data, f"shares estimated by {data.estimator}, 95% bootstrap intervals")
-    return figure
+    panels: list[style.Panel] = []
+    if not table.empty:
+        per_group = table if table["group"].nunique() == 1 else table[table["group"] != "all"]
+        panels = share_panels(result.tables["system_share"], per_group)
+    nothing = result.notes[-1] if result.notes else NO_CATEGORY
+    parts = [_estimated(data), "NSR apart: the system-related share is every other category"]
+    return style.column_figure(panels, nothing, _column_caption(data, parts))
 
 
-def _grouped_bars(axis, table: pd.DataFrame, category: str, series: str) -> None:
-    """Horizontal bars with CI whiskers: one bar per series within each category."""
-    categories = list(dict.fromkeys(table[category]))
-    names = sorted(table[series].unique())
-    height = 0.8 / len(names)
-    positions = np.arange(len(categories))
-    for offset, (name, color) in enumerate(zip(names, style.colors(len(names)), strict=True)):
-        part = table[table[series] == name].set_index(category).reindex(categories)
-        error = _errors(part)
-        y = positions + offset * height - 0.4 + height / 2
-        axis.barh(y, part["share"], height, xerr=error, color=color, label=name, capsize=1.5)
-    axis.set_yticks(positions, categories)
-    axis.invert_yaxis()
-    axis.legend(loc="upper right")
+def _estimated(data: StudyData) -> str:
+    return (
+        f"shares estimated by {data.estimator} (human labels as labeled, the model's issues "
+        "corrected for its measured error, none dropped); 95% bootstrap intervals include that "
+        "error"
+    )
+
+
+def share_panels(system: pd.DataFrame, shares: pd.DataFrame) -> list[style.Panel]:
+    """The system-related share per group, and each system category's share per group (dots
+    with 95% whiskers, one row per category with any share): NSR is never drawn beside them."""
+    nsr = default_taxonomy().default_code
+    categories = shares[shares["category"] != nsr]
+    shown = categories.groupby("category", sort=False)["ci_high"].max()
+    categories = categories[categories["category"].isin(shown[shown > 0].index)]
+    bars_height = 0.6 + LABELLED_ROW * len(system)
+    panels: list[style.Panel] = [(bars_height, partial(_system_bars, table=system))]
+    if not categories.empty:
+        groups = categories["group"].nunique()
+        rows = categories["category"].nunique()
+        lines = rows + _legend_lines(categories["group"].unique())
+        height = 0.75 + lines * max(ROW_HEIGHT, 0.06 * groups)
+        panels.append((height, partial(_share_dots, table=categories)))
+    return panels
+
+
+def group_colors(names) -> dict[str, str]:
+    """One colour per group, the same in every panel; 'all' (every group together) in grey."""
+    named = sorted(str(name) for name in set(names) - {"all"})
+    return dict(zip(named, style.colors(len(named)), strict=True)) | {"all": ALL_GROUPS}
+
+
+def _system_bars(axis, table: pd.DataFrame) -> None:
+    """One bar per group, its name and n written above the bar inside the plot: as tick labels,
+    long names (owner/repository) would narrow every panel of the column."""
+    colors = group_colors(table["group"])
+    rows = np.arange(len(table))
+    axis.barh(
+        rows + 0.2, table["share"], 0.45, xerr=_errors(table), capsize=2,
+        color=[colors[str(g)] for g in table["group"]],
+    )  # fmt: skip
+    at_left = axis.get_yaxis_transform()  # x in axes fractions, y in rows
+    for row, (name, n) in enumerate(zip(table["group"], table["n"], strict=True)):
+        label = f"{name} (n = {format_number(n)})"
+        axis.text(0.005, row - 0.08, label, transform=at_left, fontsize=6, va="bottom")
+    axis.set_yticks([])
+    axis.set_ylim(len(table) - 0.5, -0.5)
+    axis.set_xlim(0, 1)
+    axis.set_xlabel("share of issues (95% CI)", fontsize=style.SMALL)
+    style.panel_title(axis, "System-related share")
+
+
+def _share_dots(axis, table: pd.DataFrame) -> None:
+    """One row per category, one dot with its 95% whisker per group, offset within the row."""
+    categories = list(dict.fromkeys(table["category"]))
+    colors = group_colors(table["group"])
+    names = sorted(table["group"].unique())
+    step = 0.7 / len(names)
+    rows = np.arange(len(categories))
+    for offset, (name, marker) in enumerate(zip(names, itertools.cycle(style.MARKERS))):
+        color = colors[str(name)]
+        part = table[table["group"] == name].set_index("category").reindex(categories)
+        y = rows - 0.35 + step * (offset + 0.5)
+        axis.errorbar(
+            part["share"], y, xerr=_errors(part), fmt=marker, color=color, markersize=3,
+            elinewidth=0.8, capsize=1.2, label=name,
+        )  # fmt: skip
+    axis.set_yticks(rows, categories, fontsize=style.SMALL)
+    # An empty band above the first category holds the legend, clear of every dot.
+    band = _legend_lines(names)
+    axis.set_ylim(len(categories) - 0.5, -0.5 - band)
+    axis.set_xlim(left=0)
+    axis.xaxis.set_major_locator(ticker.MaxNLocator(5))  # tick labels that fit one column
+    axis.set_xlabel("share of the group's issues (95% CI)", fontsize=style.SMALL)
+    style.panel_title(axis, "System categories by group")
+    if band:
+        style.legend(axis, loc="upper right", ncols=_legend_columns(names))
+
+
+def _legend_columns(names) -> int:
+    """Legend columns that fit a column-wide panel: fewer for long names."""
+    longest = max(len(str(name)) for name in names)
+    return 3 if longest <= 12 else 2 if longest <= 24 else 1
+
+
+def _legend_lines(names) -> int:
+    """Lines of a legend of groups (none for a single group)."""
+    names = list(names)
+    return -(-len(names) // _legend_columns(names)) if len(names) > 1 else 0
 
 
 def _errors(table: pd.DataFrame) -> np.ndarray:
@@ -81,12 +149,82 @@ def _errors(table: pd.DataFrame) -> np.ndarray:
     return np.clip(np.vstack([below, above]), 0, None)
 
 
-def _share_bars(axis, table: pd.DataFrame, key: str) -> None:
+def _share_bars(axis, table: pd.DataFrame, key: str, colors: list[str] | None = None) -> None:
     error = _errors(table)
-    labels = [f"{k} (n={n})" for k, n in zip(table[key], table["n"], strict=True)]
-    axis.barh(labels, table["share"], xerr=error, color=style.colors(len(table)), capsize=2)
+    labels = _labels(table[key], table.set_index(key)["n"])
+    colors = colors or style.colors(len(table))
+    axis.barh(labels, table["share"], xerr=error, color=colors, capsize=2)
     axis.set_xlim(0, 1)
     axis.invert_yaxis()
+
+
+# --- the group contrast (the Ren et al. design) ---------------------------------------------
+
+
+@style.styled
+def groups_contrast(data: StudyData, result: Result | None = None) -> Figure | None:
+    """The study's groups compared: system-related share and system categories (estimated),
+    the share not yet fixed (or still open) over time, comments per issue, and how specialized
+    fixers are; None when the view is skipped (fewer than two groups), with no empty figure."""
+    result = _result(data, result, groups.KEY)
+    if result.skipped:
+        return None
+    panels: list[style.Panel] = []
+    if "shares" in result.tables:
+        panels += share_panels(result.tables["system_share"], result.tables["shares"])
+    issues = data.issues[data.issues["study_group"].notna()]
+    order = results.study_groups(data)
+    event, frame, _ = groups.survival_frame(data, issues)
+    timed = frame[frame["duration_days"].notna()]
+    if timed["closed"].any():
+        fixed = event == "fix"
+        title = "Share not yet fixed by group" if fixed else "Share still open by group"
+        ylabel = "share not yet fixed" if fixed else "share still open"
+        panels.append(
+            (2.1, partial(_km_panel, issues=timed, by="group", order=order, title=title,
+                          ylabel=ylabel))
+        )  # fmt: skip
+    label = "comments per issue (log scale above 1)"
+    panels.append(
+        _boxes_panel(issues, order, "comments_count", label, "Comments per issue", "group")
+    )
+    specialized = result.tables.get("specialization")
+    if specialized is not None and specialized[f"fixers_{groups.MIN_FIXES}+"].sum():
+        panels.append((_rows_height(len(specialized)), partial(_fixer_dots, table=specialized)))
+    return style.column_figure(
+        panels, NO_CATEGORY, _column_caption(data, _group_tests(data, result))
+    )
+
+
+def _group_tests(data: StudyData, result: Result) -> list[str]:
+    """The caption: how shares were estimated, and every test but the hazard ratios (with
+    their proportional-hazards checks, in tables.md)."""
+    tests = [
+        f"{name}: {describe_test(test)}"
+        for name, test in result.tests.items()
+        if not (test.effect_name or "").startswith("hazard ratio")
+    ]
+    return [_estimated(data), *tests, "Cox hazard ratios and every table in tables.md"]
+
+
+def _fixer_dots(axis, table: pd.DataFrame) -> None:
+    """Per group: the mean share of a fixer's system fixes in their main category, and the
+    share of all system fixes by the busiest fixers."""
+    rows = np.arange(len(table))
+    top = f"top{results.TOP_K}_share"
+    looks = zip(style.MARKERS, style.OKABE_ITO, strict=False)
+    columns = {
+        "top_category_share_mean": f"fixer's main category (≥ {groups.MIN_FIXES} fixes)",
+        top: f"fixes by the {results.TOP_K} busiest fixers",
+    }
+    for (column, label), (marker, color) in zip(columns.items(), looks, strict=False):
+        axis.plot(table[column], rows, marker, color=color, markersize=3.5, label=label)
+    axis.set_yticks(rows, table["group"], fontsize=style.SMALL)
+    axis.set_ylim(len(table) - 0.5, -0.5)
+    axis.set_xlim(0, 1.02)
+    axis.set_xlabel("share of system-related fixes", fontsize=style.SMALL)
+    style.panel_title(axis, "Fixers of system-related issues")
+    style.legend(axis, loc="best")
 
 
 # --- column-wide figures (RQ2–RQ5) ---------------------------------------------------------
@@ -208,7 +346,9 @@ def _largest(issues: pd.DataFrame, by: str, plural: str) -> tuple[pd.DataFrame, 
     return pooled, [*keep, other]
 
 
-def _km_panel(axis, issues: pd.DataFrame, by: str, order: list, title: str) -> None:
+def _km_panel(
+    axis, issues: pd.DataFrame, by: str, order: list, title: str, ylabel: str = "share still open"
+) -> None:
     counts = issues[by].value_counts()
     for key, line_style in zip(order, style.styles(), strict=False):
         part = issues[issues[by] == key]
@@ -224,7 +364,7 @@ def _km_panel(axis, issues: pd.DataFrame, by: str, order: list, title: str) -> N
         )
     style.duration_axis(axis, "time since opened (log scale)", style.SPAN)
     axis.set_ylim(0, 1.02)
-    axis.set_ylabel("share still open", fontsize=style.SMALL)
+    axis.set_ylabel(ylabel, fontsize=style.SMALL)
     style.panel_title(axis, title)
     style.legend(axis, loc="lower left")
 
@@ -273,16 +413,20 @@ def rq3_debate(data: StudyData, result: Result | None = None) -> Figure:
     return style.column_figure(panels, NO_CATEGORY, _column_caption(data, parts))
 
 
-def _boxes_panel(issues, order: list, column: str, label: str, title: str) -> style.Panel:
-    """A panel of one box per category, tall enough for its rows."""
+def _boxes_panel(
+    issues, order: list, column: str, label: str, title: str, by: str = "category"
+) -> style.Panel:
+    """A panel of one box per value of `by` (a category), tall enough for its rows."""
     draw = partial(
-        _category_boxes, issues=issues, order=order, column=column, label=label, title=title
+        _category_boxes, issues=issues, order=order, column=column, label=label, title=title, by=by
     )
     return _rows_height(len(order)), draw
 
 
-def _category_boxes(axis, issues, order: list, column: str, label: str, title: str) -> None:
-    values = [issues.loc[issues["category"] == c, column].to_numpy(float) for c in order]
+def _category_boxes(
+    axis, issues, order: list, column: str, label: str, title: str, by: str = "category"
+) -> None:
+    values = [issues.loc[issues[by] == c, column].to_numpy(float) for c in order]
     counts = {c: len(v) for c, v in zip(order, values, strict=True)}
     axis.boxplot(
         values,
@@ -444,7 +588,10 @@ def _system_share(axis, monthly: pd.DataFrame) -> None:
     style.panel_title(axis, "System-related share per month")
 
 
-FIGURES: dict[str, Callable[[StudyData, Result | None], Figure]] = {
+# Drawn in this order; the group contrast opens the report. A figure function returns None for
+# a view that is skipped (its note says why).
+FIGURES: dict[str, Callable[[StudyData, Result | None], Figure | None]] = {
+    groups.KEY: groups_contrast,
     "rq1_frequency": rq1_frequency,
     "rq2_time": rq2_time,
     "rq3_debate": rq3_debate,

@@ -28,6 +28,9 @@ SYMBOLS = {
     "Spearman": "ρ",
     "Cox": "z",
     "Mann–Kendall": "τ",
+    "Mann–Whitney": "U",
+    "bootstrap Wald": "W",
+    "Schoenfeld": "χ²",
 }
 
 

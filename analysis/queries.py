@@ -25,6 +25,7 @@ import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
+from analysis import fixing
 from classifier.labels import human_categories
 from db import schema
 
@@ -38,7 +39,9 @@ class StudyData:
     """The study's issues with their categories, and the people around them.
 
     issues: one row per issue (see `ISSUE_COLUMNS`); people: one row per (issue, login, role)
-    with role 'author', 'closer' or 'commenter' and the number of comments.
+    with role 'author', 'closer' or 'commenter' and the number of comments; fixes: one row per
+    fixing commit (analysis.fixing.read_fixes) and associations the fixers' author_association
+    per repository (analysis.fixing.read_associations).
     """
 
     issues: pd.DataFrame
@@ -50,6 +53,10 @@ class StudyData:
     estimator: str = "PACC"
     metadata: dict = field(default_factory=dict)
     censoring: str = "open issues censored at the latest time stored for their repository"
+    fixes: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["issue_id"]))
+    associations: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=["repository", "login", "association"])
+    )
 
     @property
     def categorized(self) -> pd.DataFrame:
@@ -81,13 +88,15 @@ def _frame(engine: Engine, statement) -> pd.DataFrame:
 
 
 def read_issues(engine: Engine) -> pd.DataFrame:
-    """Issues (no pull requests) with repository, group and closer login."""
+    """Issues (no pull requests) with repository, group (the study group, else the repository)
+    and closer login; study_group is the study group alone (None outside a study file)."""
     i, r, u = schema.issues, schema.repositories, schema.users
     statement = (
         select(
             i.c.id.label("issue_id"),
             r.c.full_name.label("repository"),
             func.coalesce(r.c.group_name, r.c.full_name).label("group"),
+            r.c.group_name.label("study_group"),
             i.c.number,
             i.c.title,
             i.c.state,
@@ -428,4 +437,6 @@ def load_study(
         estimator,
         metadata,
         censoring,
+        fixing.read_fixes(engine),
+        fixing.read_associations(engine),
     )

@@ -69,7 +69,10 @@ def build_report(
     draws = FIGURES | {key: draw for key, (draw, _) in studies.items()}
     paths: list[Path] = []
     for name, draw in draws.items():
-        paths += style.save(draw(data, by_key[name]), out_dir, name)
+        figure = draw(data, by_key[name])
+        if figure is None:  # a skipped view: no figure, its note says why
+            continue
+        paths += style.save(figure, out_dir, name)
         log.info("figure %s written", name)
     computed = list(by_key.values())
     tables = out_dir / "tables.md"
@@ -141,6 +144,8 @@ def _tests_table(result: Result) -> pd.DataFrame:
 
 def result_markdown(result: Result) -> str:
     """One research question's tables, tests and notes as markdown (also used by the notebook)."""
+    if result.skipped:
+        return "\n".join([f"## {result.title}", "", f"{_markdown_text(result.skipped)}.", ""])
     figure = f"Figure: `{result.key}.pdf` / `{result.key}.png`; {result.source_note}."
     lines = [f"## {result.title}", "", figure, ""]
     for name, table in result.tables.items():
@@ -182,6 +187,7 @@ def html_report(data: StudyData, computed: list[Result]) -> str:
             "tables": {name: _html_table(t) for name, t in result.tables.items()},
             "tests": _html_table(_tests_table(result)),
             "notes": result.notes,
+            "skipped": result.skipped,
         }
         for result in computed
     ]

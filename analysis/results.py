@@ -18,8 +18,9 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
-from analysis import shares, stats
-from analysis.queries import StudyData
+from analysis import fixing, shares, stats
+from analysis.formatting import p_text
+from analysis.queries import MEMBER_ASSOCIATIONS, StudyData
 from taxonomy import default_taxonomy
 
 log = logging.getLogger(__name__)
@@ -45,6 +46,17 @@ TEST_COLUMNS = (
 # One value on at least this share of a repository's issues marks a placeholder (the shared
 # corpus writes "NONE" everywhere but for a few exact API objects), not GitHub's own data.
 PLACEHOLDER_SHARE = 0.99
+FIXES_UNKNOWN = (
+    "fixes unknown: no fixing commit is stored (crawl with --events for close events with a "
+    "commit, or import a study's fix data); issues are only known as closed or open, and "
+    "closed is not fixed"
+)
+FIXERS_NOTE = (
+    "fixed = a fixing commit is known (a close event with a commit, or a study's fix data); "
+    "fixer = the commit's author where known, else who closed the issue with the commit; "
+    "association = the author_association GitHub last gave that login on the project's issues "
+    "and comments, unknown for commit author names and placeholder data"
+)
 COMMENT_BANDS = ((0, "no comments"), (1, "1–2 comments"), (3, "3–9 comments"), (10, "10+ comments"))
 
 
@@ -57,7 +69,8 @@ class Result:
     """Tables, tests and notes of one research question.
 
     `posthoc` holds, per test name, the pairwise comparison to run when that test is
-    significant after the report-wide correction (`correct`).
+    significant after the report-wide correction (`correct`). `skipped` says why a view has
+    nothing to show (it then has no figure, only that note).
     """
 
     key: str
@@ -67,6 +80,7 @@ class Result:
     tests: dict[str, stats.StatResult] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     posthoc: dict[str, Callable[[], pd.DataFrame]] = field(default_factory=dict)
+    skipped: str | None = None
 
     @property
     def question(self) -> str:
@@ -104,6 +118,30 @@ class Result:
             else:
                 self.notes.append(f"{name}: not significant after correction, so no post-hoc test")
 
+    def note_assumptions(self) -> None:
+        """One note on the proportional-hazards checks of this question's Cox models."""
+        checked = {name: t.assumption for name, t in self.tests.items() if t.assumption}
+        if not checked:
+            return
+        doubtful = [
+            f"{name} ({p_text(check.p_value)})"
+            for name, check in checked.items()
+            if check.p_value < stats.ALPHA
+        ]
+        text = (
+            f"proportional hazards checked for {len(checked)} Cox hazard ratio(s) (Schoenfeld "
+            "residuals against the rank of time; rows in tests.csv, not corrected: a check of "
+            "the model, not a finding)"
+        )
+        if doubtful:
+            text += (
+                f"; doubtful (p < {stats.ALPHA}) for {', '.join(doubtful)}: there the ratio "
+                "averages a hazard that changes over time, read the Kaplan–Meier curves"
+            )
+        else:
+            text += f"; no evidence against it (every p ≥ {stats.ALPHA})"
+        self.notes.append(text)
+
 
 def correct(computed: Iterable[Result], method: str = DEFAULT_CORRECTION) -> None:
     """Adjust every p-value of the report together (stats.adjust), then run the post-hoc
@@ -115,15 +153,21 @@ def correct(computed: Iterable[Result], method: str = DEFAULT_CORRECTION) -> Non
         result.tests[name] = replace(result.tests[name], p_adjusted=float(p), correction=method)
     for result in computed:
         result.run_posthoc()
+        result.note_assumptions()
 
 
 def tests_frame(computed: Iterable[Result]) -> pd.DataFrame:
-    """Every test of the report, one row each, with columns TEST_COLUMNS (tests.csv)."""
-    rows = [
-        {"question": result.question, **test.as_dict()}
-        for result in computed
-        for test in result.tests.values()
-    ]
+    """Every test of the report, one row each, with columns TEST_COLUMNS (tests.csv); a test's
+    assumption check (a Cox model's proportional hazards) follows it in a row of its own, with
+    no adjusted p-value: it is not one of the report's findings."""
+    rows = []
+    for result in computed:
+        for test in result.tests.values():
+            rows.append({"question": result.question, **test.as_dict()})
+            if test.assumption is not None:
+                quantity = f"{test.quantity}: proportional-hazards assumption"
+                check = replace(test.assumption, quantity=quantity, group=test.group)
+                rows.append({"question": result.question, **check.as_dict()})
     return pd.DataFrame(rows, columns=list(TEST_COLUMNS))
 
 
@@ -132,6 +176,11 @@ def category_order(categories: pd.Series) -> list[str]:
     present = set(categories.dropna())
     known = [code for code in default_taxonomy().codes if code in present]
     return known + sorted(present - set(known))
+
+
+def study_groups(data: StudyData) -> list[str]:
+    """The study groups of the database's issues (repositories.group_name), sorted."""
+    return sorted(str(g) for g in data.issues["study_group"].dropna().unique())
 
 
 def require_issues(data: StudyData) -> None:
@@ -162,13 +211,11 @@ def frequency(data: StudyData) -> Result:
     result = _new(data, "rq1_frequency", "RQ1 How often each kind of system issue occurs")
     issues = data.issues[data.issues["category_source"] != "none"]
     try:
-        error = shares.ModelError.from_record(data.error_record)
+        error = model_error(data, issues)
     except shares.NoErrorRecordError as missing:
-        error = None
-        if (issues["category_source"] == "classifier").any():
-            result.notes.append(f"shares not estimated: {missing}")
-            return result
-    classes = error.classes if error is not None else default_taxonomy().codes
+        result.notes.append(f"shares not estimated: {missing}")
+        return result
+    classes = share_classes(error)
     estimated = [
         shares.estimate_shares(issues, data.probabilities, error, classes, estimator=data.estimator)
     ]
@@ -178,19 +225,9 @@ def frequency(data: StudyData) -> Result:
                 issues, data.probabilities, error, classes, by="group", estimator=data.estimator
             )
         )
-    table = pd.concat(estimated, ignore_index=True)
-    order = category_order(table["category"])
-    table["category"] = pd.Categorical(table["category"], order, ordered=True)
-    table = table.sort_values(["group", "category"]).reset_index(drop=True)
-    table["category"] = table["category"].astype(str)
+    table = in_category_order(pd.concat(estimated, ignore_index=True))
     result.tables["shares"] = table
-    nsr = default_taxonomy().default_code
-    nsr_rows = table[table["category"] == nsr]
-    # The system-related share is 1 - NSR's, so its interval is NSR's turned around.
-    system = nsr_rows.assign(
-        share=1 - nsr_rows["share"], ci_low=1 - nsr_rows["ci_high"], ci_high=1 - nsr_rows["ci_low"]
-    )
-    result.tables["system_share"] = system.drop(columns="category").reset_index(drop=True)
+    result.tables["system_share"] = system_share(table)
     result.notes.append(
         f"shares estimated by {data.estimator} (analysis.shares): human categories as labeled, "
         "model-classified issues corrected for the model's out-of-fold error; 95% bootstrap "
@@ -203,6 +240,43 @@ def frequency(data: StudyData) -> Result:
             lambda: stats.independence_test(_crosstab(human, "group")),
         )
     return result
+
+
+def model_error(data: StudyData, issues: pd.DataFrame) -> shares.ModelError | None:
+    """The study model's measured error, for estimating the shares of `issues`; None when
+    people labeled all of them. Raises shares.NoErrorRecordError when model-classified issues
+    need it and the model was saved without it."""
+    try:
+        return shares.ModelError.from_record(data.error_record)
+    except shares.NoErrorRecordError:
+        if (issues["category_source"] == "classifier").any():
+            raise
+        return None
+
+
+def share_classes(error: shares.ModelError | None) -> list[str]:
+    """The classes shares are estimated over: the model's, else the taxonomy's."""
+    return list(error.classes) if error is not None else list(default_taxonomy().codes)
+
+
+def in_category_order(table: pd.DataFrame) -> pd.DataFrame:
+    """A shares table sorted by group, then category in taxonomy order (category_order)."""
+    order = category_order(table["category"])
+    table = table.assign(category=pd.Categorical(table["category"], order, ordered=True))
+    table = table.sort_values(["group", "category"]).reset_index(drop=True)
+    return table.assign(category=table["category"].astype(str))
+
+
+def system_share(table: pd.DataFrame) -> pd.DataFrame:
+    """Per group of an estimated shares table, the system-related share (every category but
+    NSR) with its interval."""
+    nsr = default_taxonomy().default_code
+    nsr_rows = table[table["category"] == nsr]
+    # The system-related share is 1 - NSR's, so its interval is NSR's turned around.
+    system = nsr_rows.assign(
+        share=1 - nsr_rows["share"], ci_low=1 - nsr_rows["ci_high"], ci_high=1 - nsr_rows["ci_low"]
+    )
+    return system.drop(columns="category").reset_index(drop=True)
 
 
 def _crosstab(issues: pd.DataFrame, by: str) -> pd.DataFrame:
@@ -260,7 +334,7 @@ def _time_notes(data: StudyData) -> list[str]:
     return notes
 
 
-def _time_table(issues: pd.DataFrame, by: str, order: list) -> pd.DataFrame:
+def time_table(issues: pd.DataFrame, by: str, order: list) -> pd.DataFrame:
     """Per value of `by`: issues, how many closed, stayed open (censored) or closed at an
     unknown time, and the Kaplan–Meier median time to close with its 95% interval."""
     rows = []
@@ -286,8 +360,11 @@ def _time_table(issues: pd.DataFrame, by: str, order: list) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _hazard_tests(result: Result, issues: pd.DataFrame, by: str, baseline: str) -> None:
-    """Cox hazard ratios of closing, each value of `by` against `baseline` (one model)."""
+def hazard_tests(
+    result: Result, issues: pd.DataFrame, by: str, baseline: str, event: str = "close"
+) -> None:
+    """Cox hazard ratios of the `event` (close, or fix with fix durations in duration_days and
+    closed), each value of `by` against `baseline` (one model)."""
     try:
         ratios = stats.hazard_ratios(
             issues["duration_days"], issues["closed"], issues[by], baseline
@@ -295,13 +372,13 @@ def _hazard_tests(result: Result, issues: pd.DataFrame, by: str, baseline: str) 
     except stats.NotEnoughDataError as error:
         result.notes.append(f"hazard ratios by {by}: not computed ({error})")
         return
-    quantity = "time to close (hazard ratio of closing)"
+    quantity = f"time to {event} (hazard ratio of {event.rstrip('e')}ing)"
     for level, ratio in ratios.items():
         pair = f"{level} vs {baseline}"
-        result.add(f"time to close: {pair}", ratio, quantity, pair)
+        result.add(f"time to {event}: {pair}", ratio, quantity, pair)
 
 
-def _baseline(issues: pd.DataFrame, by: str, preferred: str | None = None) -> str:
+def baseline(issues: pd.DataFrame, by: str, preferred: str | None = None) -> str:
     """The reference level of hazard ratios: `preferred` when present, else the largest."""
     counts = issues[by].value_counts()
     if preferred in counts.index:
@@ -320,9 +397,9 @@ def time_to_close(data: StudyData) -> Result:
     result.notes += _time_notes(data)
     categorized = data.categorized
     pooled, order = pool_small(categorized, "category", category_order(categorized["category"]))
-    result.tables["per_category"] = _time_table(pooled, "category", order)
+    result.tables["per_category"] = time_table(pooled, "category", order)
     groups = sorted(data.issues["group"].unique())
-    result.tables["per_group"] = _time_table(data.issues, "group", groups)
+    result.tables["per_group"] = time_table(data.issues, "group", groups)
     if not timed["closed"].any():
         result.notes.append("no issue is closed: every time to close is censored")
     note = pooling_note(categorized, "category")
@@ -336,17 +413,21 @@ def time_to_close(data: StudyData) -> Result:
         quantity="time to close (survival curves)",
         group="category",
     )
-    result.test(
-        "time to close by group",
-        lambda: stats.logrank(timed["duration_days"], timed["group"], timed["closed"]),
-        quantity="time to close (survival curves)",
-        group="group",
-    )
     if big["category"].nunique() > 1:
         nsr = default_taxonomy().default_code
-        _hazard_tests(result, big, "category", _baseline(big, "category", nsr))
-    if timed["group"].nunique() > 1:
-        _hazard_tests(result, timed, "group", _baseline(timed, "group"))
+        hazard_tests(result, big, "category", baseline(big, "category", nsr))
+    if len(study_groups(data)) > 1:
+        # The same tests as the group contrast's when fixes are unknown: testing twice would
+        # count one question twice in the correction.
+        result.notes.append("tests across study groups: in the group contrast (the first view)")
+    elif timed["group"].nunique() > 1:
+        result.test(
+            "time to close by group",
+            lambda: stats.logrank(timed["duration_days"], timed["group"], timed["closed"]),
+            quantity="time to close (survival curves)",
+            group="group",
+        )
+        hazard_tests(result, timed, "group", baseline(timed, "group"))
     return result
 
 
@@ -367,8 +448,8 @@ def debate(data: StudyData) -> Result:
     result = _new(data, "rq3_debate", "RQ3 Debate: comments and participants")
     issues = data.categorized
     pooled, order = pool_small(issues, "category", category_order(issues["category"]))
-    result.tables["per_category"] = _debate_table(pooled, "category", order)
-    result.tables["per_group"] = _debate_table(
+    result.tables["per_category"] = debate_table(pooled, "category", order)
+    result.tables["per_group"] = debate_table(
         data.issues, "group", sorted(data.issues["group"].unique())
     )
     note = pooling_note(issues, "category")
@@ -402,7 +483,7 @@ def _compare(result: Result, issues: pd.DataFrame, column: str, quantity: str, o
 
 def _debate_and_time(result: Result, data: StudyData) -> None:
     timed = timed_issues(data)
-    result.tables["time_by_comments"] = _time_table(
+    result.tables["time_by_comments"] = time_table(
         timed.assign(comments=comment_band(timed["comments_count"])),
         "comments",
         [label for _, label in COMMENT_BANDS],
@@ -454,7 +535,7 @@ def most_commented(issues: pd.DataFrame) -> pd.DataFrame:
     return top.sort_values("category", key=lambda s: s.map(order)).reset_index(drop=True)
 
 
-def _debate_table(issues: pd.DataFrame, by: str, order: list) -> pd.DataFrame:
+def debate_table(issues: pd.DataFrame, by: str, order: list) -> pd.DataFrame:
     rows = []
     for key in order:
         part = issues[issues[by] == key]
@@ -531,7 +612,114 @@ def specialization(data: StudyData, k: int = TOP_K) -> Result:
         if not (data.people["role"] == role).any():
             result.notes.append(f"no {role} is known in this database")
     _member_authors(result, issues)
+    _fix_tables(result, data, "repository")
     return result
+
+
+def fix_frame(data: StudyData) -> pd.DataFrame:
+    """The study's issues with the fixing rule applied (analysis.fixing): fixed, fixed_at,
+    fix_commits, fix_lines, fix_known (the repository has fix data), fix_days, fix_observed."""
+    issues = data.issues
+    status = fixing.fix_status(issues, data.fixes).drop(columns="issue_id")
+    known = fixing.fix_data_known(issues, data.fixes).rename("fix_known")
+    out = pd.concat([issues, status, known], axis=1)
+    return pd.concat([out, fixing.time_to_fix(out)], axis=1)
+
+
+def fixed_vs_closed(issues: pd.DataFrame, by: str, order: list) -> pd.DataFrame:
+    """Per value of `by` (issues of `fix_frame`): issues, closed, how many repositories have
+    fix data, and among their issues: fixed, closed without a fix, fixed while open. Where no
+    repository has fix data those are unknown (NaN), not zero."""
+    rows = []
+    for key in order:
+        part = issues[issues[by] == key]
+        known = part[part["fix_known"]]
+        closed = known["state"].eq("closed")
+        counts = {
+            "fixed": int(known["fixed"].sum()),
+            "closed_without_fix": int((closed & ~known["fixed"]).sum()),
+            "fixed_while_open": int((~closed & known["fixed"]).sum()),
+        }
+        repositories = part.groupby("repository")["fix_known"].any()
+        rows.append(
+            {
+                by: key,
+                "issues": len(part),
+                "closed": int(part["state"].eq("closed").sum()),
+                "fix_data": f"{int(repositories.sum())} of {len(repositories)} repositories",
+                "issues_with_fix_data": len(known),
+                **{name: count if len(known) else np.nan for name, count in counts.items()},
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def association_class(associations: pd.Series) -> pd.Series:
+    """GitHub's author_association in four classes: member (OWNER, MEMBER, COLLABORATOR, as
+    queries.MEMBER_ASSOCIATIONS), contributor (CONTRIBUTOR: has committed before), none (every
+    other value GitHub gives) and unknown."""
+    return pd.Series(
+        np.select(
+            [
+                associations.eq(fixing.UNKNOWN) | associations.isna(),
+                associations.isin(MEMBER_ASSOCIATIONS),
+                associations.eq("CONTRIBUTOR"),
+            ],
+            [fixing.UNKNOWN, "member", "contributor"],
+            "none",
+        ),
+        index=associations.index,
+    )
+
+
+def fixer_frame(data: StudyData, issues: pd.DataFrame) -> pd.DataFrame:
+    """Who fixed which of `issues` (fixing.fixers), with the issue's group and category and the
+    fixer's association with the project (fixing.with_associations; unknown in repositories
+    whose author_association is a placeholder) and its class (`association_class`)."""
+    rows = fixing.fixers(data.fixes)
+    rows = rows[rows["issue_id"].isin(issues["issue_id"])]
+    placeholders = placeholder_repositories(data.issues, "author_association")
+    rows = fixing.with_associations(rows, data.issues, data.associations, placeholders)
+    of_issue = issues.set_index("issue_id")
+    return rows.assign(
+        group=rows["issue_id"].map(of_issue["group"]),
+        category=rows["issue_id"].map(of_issue["category"]),
+        association_class=association_class(rows["association"]),
+    ).reset_index(drop=True)
+
+
+def fixer_associations(fixers: pd.DataFrame, by: str, order: list) -> pd.DataFrame:
+    """Per value of `by`: fixes (issue and fixer pairs), fixers, fixes by each association
+    class, and members' share of the fixes whose fixer's association is known (Wilson CI)."""
+    classes = ["member", "contributor", "none", fixing.UNKNOWN]
+    counts = pd.crosstab(fixers[by], fixers["association_class"]).reindex(
+        index=order, columns=classes, fill_value=0
+    )
+    known = counts.drop(columns=fixing.UNKNOWN).sum(axis=1)
+    share = stats.rates(counts["member"], known).drop(columns=["successes", "n"])
+    table = pd.DataFrame(
+        {
+            "fixes": counts.sum(axis=1),
+            "fixers": fixers.groupby(by)["fixer"].nunique().reindex(order, fill_value=0),
+            **{f"by_{name}": counts[name] for name in classes},
+            "association_known": known,
+        }
+    ).join(share.rename(columns=lambda c: f"member_{c}"))
+    return table.rename_axis(by).reset_index()
+
+
+def _fix_tables(result: Result, data: StudyData, by: str) -> None:
+    """Fixed vs closed and who fixed, per value of `by`; without fix data, a note saying that
+    fixes are unknown (closed is not fixed), and no table."""
+    issues = fix_frame(data)
+    if not issues["fix_known"].any():
+        result.notes.append(FIXES_UNKNOWN)
+        return
+    order = sorted(issues[by].unique())
+    result.tables["fixed_vs_closed"] = fixed_vs_closed(issues, by, order)
+    fixers = fixer_frame(data, issues)
+    result.tables["fixers"] = fixer_associations(fixers, by, order)
+    result.notes.append(FIXERS_NOTE)
 
 
 def _member_authors(result: Result, issues: pd.DataFrame) -> None:
@@ -648,7 +836,11 @@ def study_results(
     """Every research question's Result, keyed like QUESTIONS, and those of `extra` (e.g. a
     replicated study), with every p-value of the report adjusted together by `correction`
     (stats.CORRECTIONS) and the post-hoc tests run."""
-    computations = {**QUESTIONS, **(extra or {})}
+    # The group contrast (the Ren et al. design) opens the report. It lives in analysis.groups,
+    # which builds on this module's helpers, hence the import here rather than at the top.
+    from analysis import groups
+
+    computations = {groups.KEY: groups.group_contrast, **QUESTIONS, **(extra or {})}
     computed = {key: compute(data) for key, compute in computations.items()}
     correct(computed.values(), correction)
     return computed

@@ -153,6 +153,34 @@ def _resampled_probabilities(
     return np.clip(drawn, 0, None)[None, :]
 
 
+def _known_error(parts: list[Part], error: ModelError | None) -> ModelError:
+    """The model's error; without one (people labeled every issue) an empty record."""
+    if error is not None:
+        return error
+    if any(len(part.probabilities) for part in parts):
+        raise NoErrorRecordError("model-classified issues need the model's error record")
+    classes = tuple(parts[0].classes)
+    return ModelError(classes, np.zeros(0, int), np.zeros((0, len(classes))))
+
+
+def _resample(part: Part, rng: np.random.Generator, estimator: str):
+    """One bootstrap replicate of a part's issues: its human counts (multinomial) and the
+    model-classified issues' probabilities (None without any)."""
+    n_human = int(part.human.sum())
+    human = rng.multinomial(n_human, part.human / n_human) if n_human else part.human
+    if not len(part.probabilities):
+        return human, None
+    return human, _resampled_probabilities(part.probabilities, rng, estimator)
+
+
+def _shares(
+    part: Part, human: np.ndarray, rows: np.ndarray | None, error: ModelError, estimator: str
+) -> np.ndarray:
+    """The part's shares from (resampled) human counts and model probabilities."""
+    estimate = np.zeros(len(error.classes)) if rows is None else prevalence(estimator, error, rows)
+    return _combine(human, len(part.probabilities), estimate)
+
+
 def estimate_part(
     part: Part,
     error: ModelError | None,
@@ -165,20 +193,12 @@ def estimate_part(
     when no issue of the part is model-classified (people labeled them all)."""
     rng = rng or np.random.default_rng(0)
     n_model, n_human = len(part.probabilities), int(part.human.sum())
-    if error is None:
-        if n_model:
-            raise NoErrorRecordError("model-classified issues need the model's error record")
-        error = ModelError(tuple(part.classes), np.zeros(0, int), np.zeros((0, len(part.classes))))
-    point = _combine(part.human, n_model, prevalence(estimator, error, part.probabilities))
+    error = _known_error([part], error)
+    point = _shares(part, part.human, part.probabilities, error, estimator)
     draws = np.empty((replicates, len(error.classes)))
     for b in range(replicates):
-        human = rng.multinomial(n_human, part.human / n_human) if n_human else part.human
-        if n_model:
-            rows = _resampled_probabilities(part.probabilities, rng, estimator)
-            estimate = prevalence(estimator, error.resample(rng), rows)
-        else:
-            estimate = np.zeros(len(error.classes))
-        draws[b] = _combine(human, n_model, estimate)
+        human, rows = _resample(part, rng, estimator)
+        draws[b] = _shares(part, human, rows, error.resample(rng) if n_model else error, estimator)
     tail = (1 - confidence) / 2
     low, high = np.quantile(draws, [tail, 1 - tail], axis=0)
     return pd.DataFrame(
@@ -213,25 +233,65 @@ def estimate_shares(
     the taxonomy's codes. error: the model's error record, None when people labeled every issue.
     """
     rng = np.random.default_rng(seed)
-    classes = list(error.classes) if error is not None else list(classes)
-    aligned = probabilities.reindex(columns=classes, fill_value=0.0)
-    groups = [("all", issues)] if by is None else list(issues.groupby(by, sort=True))
-    frames = []
-    for name, group in groups:
-        human = group.loc[group["category_source"] == "human", "category"]
-        counts = human.value_counts().reindex(classes, fill_value=0).to_numpy(dtype=float)
-        model_ids = group.loc[group["category_source"] == "classifier", "issue_id"]
-        rows = aligned.reindex(model_ids).dropna().to_numpy()
-        if counts.sum() + len(rows) == 0:
-            continue
-        part = Part(counts, rows, tuple(classes))
-        frame = estimate_part(part, error, estimator, replicates, rng)
-        frames.append(frame.assign(group=name))
+    frames = [
+        estimate_part(part, error, estimator, replicates, rng).assign(group=name)
+        for name, part in parts(issues, probabilities, error, classes, by).items()
+    ]
     if not frames:
         return pd.DataFrame(
             columns=["group", "category", "share", "ci_low", "ci_high", "n", "n_human", "n_model"]
         )
     return pd.concat(frames, ignore_index=True)
+
+
+def parts(
+    issues: pd.DataFrame,
+    probabilities: pd.DataFrame,
+    error: ModelError | None,
+    classes: list[str],
+    by: str | None = None,
+) -> dict[str, Part]:
+    """The issues of each value of `by` (or 'all') as a Part: human category counts and the
+    model's probabilities (see estimate_shares); values without such issues left out."""
+    classes = list(error.classes) if error is not None else list(classes)
+    aligned = probabilities.reindex(columns=classes, fill_value=0.0)
+    groups = [("all", issues)] if by is None else list(issues.groupby(by, sort=True))
+    found = {}
+    for name, group in groups:
+        human = group.loc[group["category_source"] == "human", "category"]
+        counts = human.value_counts().reindex(classes, fill_value=0).to_numpy(dtype=float)
+        model_ids = group.loc[group["category_source"] == "classifier", "issue_id"]
+        rows = aligned.reindex(model_ids).dropna().to_numpy()
+        if counts.sum() + len(rows):
+            found[str(name)] = Part(counts, rows, tuple(classes))
+    return found
+
+
+def joint_draws(
+    groups: dict[str, Part],
+    error: ModelError | None,
+    estimator: str = DEFAULT_ESTIMATOR,
+    replicates: int = DEFAULT_REPLICATES,
+    seed: int = 0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Point shares (groups x classes) and bootstrap replicates (replicates x groups x classes)
+    of several groups at once, to compare them.
+
+    Each replicate resamples every group's issues, and the record of the model's error once
+    for all groups: every group's estimate is corrected with that one measurement, so its
+    uncertainty moves them together, which resampling it per group would ignore.
+    """
+    rng = np.random.default_rng(seed)
+    listed = list(groups.values())
+    error = _known_error(listed, error)
+    points = np.array([_shares(p, p.human, p.probabilities, error, estimator) for p in listed])
+    draws = np.empty((replicates, len(listed), len(error.classes)))
+    for b in range(replicates):
+        resampled = [_resample(part, rng, estimator) for part in listed]
+        shared = error.resample(rng)
+        for g, (part, (human, rows)) in enumerate(zip(listed, resampled, strict=True)):
+            draws[b, g] = _shares(part, human, rows, shared, estimator)
+    return points, draws
 
 
 def interval_coverage(

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 
 import numpy as np
 import pandas as pd
@@ -21,7 +21,7 @@ import pymannkendall
 import scikit_posthocs
 from lifelines import CoxPHFitter, KaplanMeierFitter
 from lifelines.exceptions import ConvergenceError, ConvergenceWarning
-from lifelines.statistics import multivariate_logrank_test
+from lifelines.statistics import multivariate_logrank_test, proportional_hazard_test
 from lifelines.utils import median_survival_times
 from scipy import stats as scipy_stats
 from scipy.stats.contingency import association, expected_freq
@@ -35,6 +35,7 @@ CORRECTIONS = {"holm": "Holm", "fdr_bh": "Benjamini–Hochberg"}
 # gives the same interval for the same data, so reports stay byte-identical.
 BOOTSTRAP_RESAMPLES = 500
 BOOTSTRAP_SEED = 20_240_601
+PH_CHECK = "Schoenfeld residuals test of proportional hazards (rank of time)"
 
 
 class NotEnoughDataError(ValueError):
@@ -48,6 +49,8 @@ class StatResult:
 
     `quantity` and `group` say what was compared across what (set by results.Result.test);
     `p_adjusted` is the p-value after the report-wide `correction` (results.study_results).
+    `assumption` checks an assumption of the test itself (proportional hazards for a Cox
+    model): reported beside it, never part of the correction.
     """
 
     test: str
@@ -63,6 +66,7 @@ class StatResult:
     group: str = ""
     p_adjusted: float | None = None
     correction: str | None = None
+    assumption: StatResult | None = None
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -228,19 +232,43 @@ def logrank(durations: pd.Series, groups: pd.Series, observed: pd.Series) -> Sta
     )
 
 
-def _cox(frame: pd.DataFrame) -> pd.DataFrame:
-    """Cox proportional-hazards fit of `duration` and `event` on every other column of frame;
-    lifelines' summary, one row per covariate."""
+def _cox(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, StatResult]]:
+    """Cox proportional-hazards fit of `duration` and `event` on every other column of frame:
+    lifelines' summary (one row per covariate) and each covariate's proportional-hazards check."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", ConvergenceWarning)
-            fitter = CoxPHFitter().fit(frame, duration_col="duration", event_col="event")
+            fitter = CoxPHFitter(alpha=ALPHA).fit(frame, duration_col="duration", event_col="event")
     except (ConvergenceError, ConvergenceWarning) as error:
         raise NotEnoughDataError(f"the Cox model does not converge ({error})") from None
-    return fitter.summary
+    return fitter.summary, _proportional_hazards(fitter, frame)
 
 
-def _hazard_ratio(row: pd.Series, n: int, effect_name: str) -> StatResult:
+def _proportional_hazards(fitter: CoxPHFitter, frame: pd.DataFrame) -> dict[str, StatResult]:
+    """Per covariate, the Grambsch–Therneau test of its scaled Schoenfeld residuals against the
+    rank of time (lifelines `proportional_hazard_test`). A small p says the hazard ratio drifts
+    over time, so that one ratio summarises it poorly: read the Kaplan–Meier curves instead.
+    Empty when the residuals cannot be computed (too few events)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            checked = proportional_hazard_test(fitter, frame, time_transform="rank").summary
+    except (ValueError, ZeroDivisionError, np.linalg.LinAlgError):
+        return {}
+    return {
+        str(name): StatResult(
+            test=PH_CHECK,
+            statistic=float(row["test_statistic"]),
+            p_value=float(row["p"]),
+            n=len(frame),
+            dof=1.0,
+        )
+        for name, row in checked.iterrows()
+        if np.isfinite(row["p"])
+    }
+
+
+def _hazard_ratio(row: pd.Series, n: int, effect_name: str, check: StatResult | None) -> StatResult:
     return StatResult(
         test="Cox proportional hazards (Wald)",
         statistic=float(row["z"]),
@@ -250,6 +278,7 @@ def _hazard_ratio(row: pd.Series, n: int, effect_name: str) -> StatResult:
         effect_name=effect_name,
         effect_low=float(row["exp(coef) lower 95%"]),
         effect_high=float(row["exp(coef) upper 95%"]),
+        assumption=check,
     )
 
 
@@ -268,11 +297,14 @@ def hazard_ratios(
     # Positional covariate names: lifelines parses column names, and groups are free text.
     dummies = {f"g{i}": (groups == level).astype(float) for i, level in enumerate(levels)}
     frame = pd.DataFrame({"duration": durations, "event": observed.astype(bool), **dummies})
-    summary = _cox(frame)
+    summary, checks = _cox(frame)
     sizes = groups.value_counts()
     return {
         level: _hazard_ratio(
-            summary.loc[f"g{i}"], int(sizes[level] + sizes[baseline]), f"hazard ratio vs {baseline}"
+            summary.loc[f"g{i}"],
+            int(sizes[level] + sizes[baseline]),
+            f"hazard ratio vs {baseline}",
+            checks.get(f"g{i}"),
         )
         for i, level in enumerate(levels)
     }
@@ -286,7 +318,8 @@ def hazard_ratio(
     frame = frame.dropna()
     if len(frame) < 3 or frame["x"].nunique() < 2 or not frame["event"].any():
         raise NotEnoughDataError("a Cox model needs closed issues and a covariate that varies")
-    return _hazard_ratio(_cox(frame).loc["x"], len(frame), effect_name)
+    summary, checks = _cox(frame)
+    return _hazard_ratio(summary.loc["x"], len(frame), effect_name, checks.get("x"))
 
 
 def kruskal(values: pd.Series, groups: pd.Series) -> StatResult:
@@ -473,19 +506,10 @@ def cox_hazard_ratio(durations: pd.Series, observed: pd.Series, exposed: pd.Seri
     )
     if frame["exposed"].nunique() < 2 or not frame["event"].any():
         raise NotEnoughDataError("a Cox model needs both groups and at least one event")
-    fitter = CoxPHFitter(alpha=ALPHA).fit(frame, "duration", "event")
-    row = fitter.summary.loc["exposed"]
-    low, high = (float(np.exp(v)) for v in fitter.confidence_intervals_.loc["exposed"])
-    return IntervalResult(
-        test="Cox proportional hazards (Wald)",
-        statistic=float(row["z"]),
-        p_value=float(row["p"]),
-        n=len(frame),
-        effect=float(row["exp(coef)"]),
-        effect_name="hazard ratio",
-        ci_low=low,
-        ci_high=high,
-    )
+    summary, checks = _cox(frame)
+    ratio = _hazard_ratio(summary.loc["exposed"], len(frame), "hazard ratio", checks.get("exposed"))
+    shallow = {f.name: getattr(ratio, f.name) for f in fields(ratio)}  # keeps `assumption`
+    return IntervalResult(**shallow, ci_low=ratio.effect_low, ci_high=ratio.effect_high)
 
 
 def _cliffs_delta(a: np.ndarray, b: np.ndarray, axis: int = -1) -> np.ndarray:
@@ -526,6 +550,58 @@ def mann_whitney(
         n=len(x) + len(y),
         effect=float(_cliffs_delta(x, y)),
         effect_name="Cliff's delta",
+        effect_low=float(interval.low),
+        effect_high=float(interval.high),
         ci_low=float(interval.low),
         ci_high=float(interval.high),
+    )
+
+
+def bootstrap_wald(
+    difference: np.ndarray,
+    draws: np.ndarray,
+    effect: Callable[[np.ndarray], np.ndarray],
+    effect_name: str,
+    n: int,
+    effect_interval: bool = True,
+) -> StatResult:
+    """Wald test that a vector of differences is zero, with its covariance estimated from
+    bootstrap replicates of it (`draws`, B replicates x k): W = dᵀ S⁺ d over the p = rank(S)
+    directions the bootstrap varies (a share that is 0 in every replicate, or a constraint
+    such as shares summing to one, leaves the pseudo-inverse). S is itself estimated from B
+    replicates, so W is referred to Hotelling's distribution, p(B-1)/(B-p) F(p, B-p), rather
+    than chi-square(p), which rejects too often when p is large next to B.
+
+    `effect` turns differences (along the last axis) into the effect size reported, with the
+    percentile interval of its replicates unless `effect_interval` is False (for an effect that
+    cannot go below zero, such as a distance, whose replicates sit above a small true value:
+    their percentile interval would exclude the estimate itself).
+    """
+    difference = np.atleast_1d(np.asarray(difference, float))
+    draws = np.asarray(draws, float).reshape(len(draws), -1)
+    if len(draws) < 2:
+        raise NotEnoughDataError("a bootstrap Wald test needs at least 2 replicates")
+    values, vectors = np.linalg.eigh(np.atleast_2d(np.cov(draws, rowvar=False)))
+    kept = values > max(values.max(), 0) * 1e-9
+    if not kept.any():
+        raise NotEnoughDataError("the bootstrap replicates do not vary")
+    projected = vectors[:, kept].T @ difference
+    statistic = float(np.sum(projected**2 / values[kept]))
+    dof, replicates = int(kept.sum()), len(draws)
+    if replicates <= dof:
+        raise NotEnoughDataError(f"{dof} directions need more than {replicates} replicates")
+    scaled = statistic * (replicates - dof) / (dof * (replicates - 1))
+    low, high = np.quantile(effect(draws), [ALPHA / 2, 1 - ALPHA / 2])
+    if not effect_interval:
+        low = high = None
+    return StatResult(
+        test="bootstrap Wald (Hotelling)",
+        statistic=statistic,
+        p_value=float(scipy_stats.f.sf(scaled, dof, replicates - dof)),
+        n=n,
+        dof=float(dof),
+        effect=float(effect(difference[None, :])[0]),
+        effect_name=effect_name,
+        effect_low=None if low is None else float(low),
+        effect_high=None if high is None else float(high),
     )

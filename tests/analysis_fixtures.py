@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from db import open_database, schema, upsert
-from miner.store import Provenance, ensure_repository, save_comments, save_issues
+from miner.store import Provenance, ensure_repository, save_comments, save_events, save_issues
 
 START = datetime(2020, 1, 1)
 PROVENANCE = Provenance("http://127.0.0.1/test", "test", datetime(2026, 1, 1))
@@ -118,8 +119,15 @@ def register_model(connection) -> None:
     upsert(connection, schema.models, [row], ["version"])
 
 
-def build_study_db(url: str, per_repo: int = 30, title: str | None = None) -> Engine:
-    """Fill a database at url; `title` replaces the title of the first issue."""
+def category_of(number: int, repo_index: int) -> str:
+    return CATEGORIES[(number + repo_index) % 4]
+
+
+def build_study_db(
+    url: str, per_repo: int = 30, title: str | None = None, all_human: bool = False
+) -> Engine:
+    """Fill a database at url; `title` replaces the title of the first issue. all_human: people
+    labeled every issue (category_of), so category shares are plain counts."""
     engine = open_database(url, create=True)
     annotations, predictions = [], []
     with engine.begin() as connection:
@@ -132,8 +140,8 @@ def build_study_db(url: str, per_repo: int = 30, title: str | None = None) -> En
                 connection, repo_id, [c for i in items for c in comments(i, repo)], PROVENANCE
             )
             for item in items:
-                category = CATEGORIES[(item["number"] + index) % 4]
-                if item["number"] % 2:  # odd: humans
+                category = category_of(item["number"], index)
+                if item["number"] % 2 or all_human:  # odd: humans
                     annotations.append(annotation(item["id"], "ann1", category))
                 else:  # even: the classifier, half of it confident
                     probability = 0.9 if item["number"] % 4 == 0 else 0.3
@@ -143,3 +151,30 @@ def build_study_db(url: str, per_repo: int = 30, title: str | None = None) -> En
         register_model(connection)
         upsert(connection, schema.predictions, predictions, ["issue_id", "model_version"])
     return engine
+
+
+def fixed_with_commit(number: int) -> bool:
+    """Whether a closed issue was closed by a commit (by `add_close_events`)."""
+    return number % 3 != 0
+
+
+def add_close_events(engine: Engine) -> None:
+    """A 'closed' event for every closed issue, by its closer (PEOPLE[number % 2]); those with
+    fixed_with_commit(number) carry the commit, as GitHub's "closed this in <sha>"."""
+    i, r = schema.issues, schema.repositories
+    with engine.begin() as connection:
+        closed = connection.execute(
+            select(i.c.id, i.c.number, i.c.closed_at, r.c.full_name, i.c.repository_id)
+            .join(r, r.c.id == i.c.repository_id)
+            .where(i.c.state == "closed", i.c.is_pull_request.is_(False))
+        ).all()
+        for row in closed:
+            event = {
+                "id": row.id * 10,
+                "event": "closed",
+                "actor": _user(PEOPLE[row.number % 2]),
+                "commit_id": f"{row.id:040x}" if fixed_with_commit(row.number) else None,
+                "created_at": row.closed_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "issue": {"number": row.number},
+            }
+            save_events(connection, row.repository_id, [event], PROVENANCE)

@@ -15,7 +15,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.text import Text
 from sqlalchemy import select
 
-from analysis import queries, results, stats
+from analysis import groups, queries, results, stats
 from analysis.figures import FIGURES
 from analysis.report import build_report, tables_markdown
 from db import open_database, schema
@@ -128,8 +128,11 @@ def test_results_hold_expected_tables_and_tests(study):
     assert (system["ci_high"] - (1 - nsr["ci_low"])).abs().max() < 1e-12
     time = results.time_to_close(data)
     assert time.tables["per_group"]["issues"].sum() == 60
-    assert {"time to close by group", "time to close by category"} <= set(time.tests)
-    assert "time to close: traditional vs ml" in time.tests  # Cox, against the largest group
+    assert "time to close by category" in time.tests
+    # Across study groups, time is tested once: in the group contrast, not again here.
+    assert not any("ml" in name for name in time.tests)
+    contrast = groups.group_contrast(data)
+    assert {"time to close by group", "time to close: traditional vs ml"} <= set(contrast.tests)
     ratios = [t for t in time.tests.values() if t.effect_name == "hazard ratio vs NSR"]
     assert {t.group for t in ratios} == {"MLEAK vs NSR", "COMPL vs NSR", "EXEC vs NSR"}
     assert all(t.effect_low <= t.effect <= t.effect_high for t in ratios)
@@ -271,22 +274,41 @@ def test_tests_csv_rows_equal_the_report_tests_and_follow_holm(computed, two_rep
         two_reports[0] / "tests.csv", keep_default_na=False, float_precision="round_trip"
     )
     assert list(frame.columns) == list(results.TEST_COLUMNS)
-    expected = [
-        (r.question, t.quantity, t.group, t.test, t.n, t.p_value, t.p_adjusted)
-        for r in computed.values()
-        for t in r.tests.values()
-    ]
+    expected = []
+    for r in computed.values():
+        for t in r.tests.values():
+            expected.append((r.question, t.quantity, t.group, t.test, t.n, t.p_value, t.p_adjusted))
+            if t.assumption:  # a Cox model's proportional-hazards check follows it, uncorrected
+                check = f"{t.quantity}: proportional-hazards assumption"
+                expected.append(
+                    (r.question, check, t.group, stats.PH_CHECK, t.assumption.n, None, "")
+                )
     columns = ["question", "quantity", "group", "test", "n", "p_value", "p_adjusted"]
-    assert list(frame[columns].itertuples(index=False, name=None)) == expected
-    assert len(frame) > 10 and set(frame["question"]) == {"RQ1", "RQ2", "RQ3", "RQ4", "RQ5"}
-    assert frame["p_adjusted"].to_numpy() == pytest.approx(_holm(frame["p_value"].to_numpy()))
-    assert f"Holm correction over all {len(frame)} tests" in two_reports[1].tables.read_text()
+    frame["p_adjusted"] = [p if p == "" else float(p) for p in frame["p_adjusted"]]
+    rows = list(frame[columns].itertuples(index=False, name=None))
+    checks = [i for i, row in enumerate(expected) if row[3] == stats.PH_CHECK]
+    assert checks and all(0 <= rows[i][5] <= 1 for i in checks)
+    assert [row[:5] + row[6:] for row in rows] == [row[:5] + row[6:] for row in expected]
+    assert [rows[i][5] for i in range(len(rows)) if i not in checks] == [
+        row[5] for row in expected if row[3] != stats.PH_CHECK
+    ]
+    assert len(frame) > 10 and set(frame["question"]) == {
+        "GROUPS", "RQ1", "RQ2", "RQ3", "RQ4", "RQ5"
+    }  # fmt: skip
+    assert frame["question"].iloc[0] == "GROUPS"  # the group contrast comes first
+    corrected = frame[frame["test"] != stats.PH_CHECK]
+    assert corrected["p_adjusted"].astype(float).to_numpy() == pytest.approx(
+        _holm(corrected["p_value"].to_numpy())
+    )
+    tables = two_reports[1].tables.read_text()
+    assert f"Holm correction over all {len(corrected)} tests" in tables
 
 
 def test_benjamini_hochberg_correction(computed):
     recomputed = copy.deepcopy(list(computed.values()))
     results.correct(recomputed, "fdr_bh")
     tests = results.tests_frame(recomputed)
+    tests = tests[tests["test"] != stats.PH_CHECK]  # checks of a model, not corrected
     p = tests["p_value"].to_numpy()
     m = len(p)
     # BH written out: p_(k) · m / k, then the running minimum from the largest p down.
@@ -332,7 +354,7 @@ def test_closed_without_a_close_date_is_left_out_never_open(tmp_path):
     assert (row["close_time_unknown"], row["closed"]) == (True, False)
     assert np.isnan(row["duration_days"])
     time = results.time_to_close(data)
-    assert time.tests["time to close by group"].n == 19
+    assert groups.group_contrast(data).tests["time to close by group"].n == 19
     assert time.tables["per_group"]["closed_time_unknown"].tolist() == [1, 0]
     assert any(note.startswith("1 issue(s) closed without a close date") for note in time.notes)
 
@@ -448,7 +470,10 @@ def _text_outside(figure) -> list[str]:
     ]
 
 
-@pytest.mark.parametrize("name", ["rq2_time", "rq3_debate", "rq4_people", "rq5_trends"])
+@pytest.mark.parametrize(
+    "name",
+    ["groups_contrast", "rq1_frequency", "rq2_time", "rq3_debate", "rq4_people", "rq5_trends"],
+)
 def test_figures_fit_one_column_without_clipped_text_or_empty_panels(study, computed, thin, name):
     for data, by_key in (thin, (study[1], computed)):
         figure = FIGURES[name](data, by_key[name])

@@ -25,6 +25,8 @@ def test_notebook_runs_headless(tmp_path, monkeypatch):
     outputs = [o for cell in notebook.cells if cell.cell_type == "code" for o in cell.outputs]
     assert not [o for o in outputs if o.output_type == "error"]
     images = [o for o in outputs if "image/png" in o.get("data", {})]
-    assert len(images) == 5
+    assert len(images) == 6  # the group contrast (two groups in the fixture) and RQ1–RQ5
     text = "".join(o.get("text", "") for o in outputs)
     assert "categories: 10 human" in text
+    shown = "".join(o.get("data", {}).get("text/markdown", "") for o in outputs)
+    assert shown.index("## Groups compared") < shown.index("## RQ1")

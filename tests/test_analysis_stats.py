@@ -188,3 +188,34 @@ def test_dunn_by_hand():
     holm = [max(raw[0] * 2, raw[1] * 3), raw[1] * 3, max(raw[0] * 2, raw[1] * 3)]
     assert table[["group_a", "group_b"]].values.tolist() == [["a", "b"], ["a", "c"], ["b", "c"]]
     assert table["p_holm"].tolist() == pytest.approx(holm)
+
+
+def test_bootstrap_wald_of_one_difference_is_a_t_test_on_the_bootstrap_variance():
+    draws = np.random.default_rng(0).normal(0, 0.1, (200, 1))
+    test = stats.bootstrap_wald(np.array([0.2]), draws, lambda d: d[..., 0], "difference", 50)
+    wald = 0.2**2 / draws.var(ddof=1)
+    assert (test.statistic, test.dof, test.n) == (pytest.approx(wald), 1.0, 50)
+    # Hotelling with one direction is Student's t with B - 1 degrees of freedom.
+    assert test.p_value == pytest.approx(2 * scipy_stats.t.sf(np.sqrt(wald), 199))
+    low, high = np.quantile(draws[:, 0], [0.025, 0.975])
+    assert (test.effect, test.effect_low, test.effect_high) == pytest.approx((0.2, low, high))
+
+
+def _survival(shape: float, scale: float, n: int, rng) -> np.ndarray:
+    return scale * rng.weibull(shape, n)
+
+
+def test_cox_hazard_ratios_carry_a_proportional_hazards_check():
+    rng = np.random.default_rng(1)
+    n = 300
+    proportional = np.concatenate([_survival(1, 1, n, rng), _survival(1, 0.5, n, rng)])
+    crossing = np.concatenate([_survival(1, 1, n, rng), _survival(4, 1.2, n, rng)])
+    groups = pd.Series(["a"] * n + ["b"] * n)
+    closed = pd.Series([True] * (2 * n))
+    checks = {
+        name: stats.hazard_ratios(pd.Series(times), closed, groups, "a")["b"].assumption
+        for name, times in (("proportional", proportional), ("crossing", crossing))
+    }
+    assert checks["proportional"].test == stats.PH_CHECK
+    assert checks["proportional"].p_value > 0.05
+    assert checks["crossing"].p_value < 0.001  # the hazards cross: one ratio cannot hold
