@@ -40,11 +40,23 @@ ANONYMOUS_MAX_WAIT = 120.0  # seconds: longer, and an anonymous crawl stops and 
 
 
 class CrawlError(Exception):
-    """The crawl cannot go on; the message says why and what to do."""
+    """The crawl cannot go on; the message says why and what to do.
+
+    `stops_study`: whether the error concerns every repository of a study (a token, the API
+    server) rather than the one being crawled; the other repositories of a study go on only
+    past errors that do not.
+    """
+
+    stops_study = False
+
+
+def without_resume_hint(message: str) -> str:
+    """An error's message without its resume hint, for a list that ends with one hint."""
+    return message.split(f"; {RESUME_HINT}")[0]
 
 
 class BadCredentials(CrawlError):
-    pass
+    stops_study = True
 
 
 class RepositoryNotFound(CrawlError):
@@ -60,11 +72,13 @@ class RetriesExhausted(CrawlError):
 
 
 class ApiUnreachable(CrawlError):
-    pass
+    stops_study = True
 
 
 class RateLimited(CrawlError):
     """Every token is spent and the reset is further away than the caller wants to wait."""
+
+    stops_study = True
 
     def __init__(self, message: str, seconds_to_reset: float) -> None:
         super().__init__(message)
