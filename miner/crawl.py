@@ -110,6 +110,7 @@ class RepositoryReport:
     requests: int = 0
     not_modified: int = 0
     seconds: float = 0.0  # spent crawling it (summed over tokens in a parallel crawl)
+    write_seconds: float = 0.0  # in the transactions that stored its pages
 
     def add(self, other: RepositoryReport) -> None:
         """Count in the report of another part of the same repository (one of its listings)."""
@@ -119,6 +120,7 @@ class RepositoryReport:
         self.requests += other.requests
         self.not_modified += other.not_modified
         self.seconds += other.seconds
+        self.write_seconds += other.write_seconds
 
 
 @dataclass(frozen=True)
@@ -464,11 +466,13 @@ class Crawler:
                 for page, rows in prepared(prefetch(pages, depth), repository_id):
                     totals["items"] += len(page.items)
                     totals["requests"] += 1
+                    writing = time.monotonic()
                     with connection.begin():  # the page and its cursor, all or nothing
                         save_prepared(connection, rows)
                         store_cursor(
                             connection, repository_id, endpoint, page.cursor, started_at, totals
                         )
+                    report.write_seconds += time.monotonic() - writing
                     tally.add(page.items)
                     stored += len(page.items)
                     self._show(bar, page, stored)

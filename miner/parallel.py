@@ -79,6 +79,16 @@ class _Unit:
         return _Unit(_LISTING_ORDER.index(listing.endpoint), self.index, self.spec, listing)
 
 
+@dataclass
+class TokenTiming:
+    """Where one token's time went in a parallel crawl (for benchmarks/crawl_parallel.py)."""
+
+    requests: int = 0
+    request_seconds: float = 0.0  # waiting for answers
+    unit_seconds: float = 0.0  # holding units: requests, and decoding between them
+    done_at: float = 0.0  # seconds from the start until the worker found no more work
+
+
 class StudyProgress:
     """One display for the whole study: repositories done, items, requests, quota per token."""
 
@@ -136,6 +146,7 @@ class _Scheduler:
         self._resolves = collections.deque(_Unit(-1, i, spec) for i, spec in enumerate(specs))
         self._listings: list[_Unit] = []  # a heap
         self._left: dict[int, int] = {}  # units not finished, per open repository
+        self._resolving = 0  # resolve units out
         self._limit = AHEAD * len(clients)
         self._clients = clients
         self._free = set(range(len(clients)))  # all free at the start: the best goes first
@@ -153,7 +164,8 @@ class _Scheduler:
             self._free.add(worker)
             self._changed.notify_all()
             while True:
-                over = not (self._resolves or self._listings or self._left)
+                # only a repository being resolved may still add work
+                over = not (self._resolves or self._listings or self._resolving)
                 if self.stopped.is_set() or over:
                     self._free.discard(worker)
                     self._changed.notify_all()
@@ -167,6 +179,7 @@ class _Scheduler:
         if self._resolves and (len(self._left) < self._limit or not self._listings):
             unit = self._resolves.popleft()
             self._left[unit.index] = 1
+            self._resolving += 1
             return unit
         return heapq.heappop(self._listings)
 
@@ -180,6 +193,7 @@ class _Scheduler:
     def finished(self, unit: _Unit, more: Sequence[_Unit] = ()) -> None:
         """A unit is over (done, failed or skipped); `more` are the listings it found."""
         with self._changed:
+            self._resolving -= unit.listing is None
             for new in more:
                 heapq.heappush(self._listings, new)
             self._left[unit.index] += len(more) - 1
@@ -245,11 +259,13 @@ def crawl_parallel(
     options: CrawlOptions | None = None,
     policy: RetryPolicy | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    timings: list[TokenTiming] | None = None,
 ) -> list[RepositoryReport]:
     """Crawl the repositories with one worker per token; reports in the order of `specs`.
 
     Without tokens, one anonymous worker crawls them in turn. Raises StudyIncomplete when some
     repositories failed (after crawling the others), or the first error that stops the study.
+    `timings`, if given, receives one TokenTiming per token.
     """
     options = options or CrawlOptions()
     clients = [GitHubClient(api_url, [t], policy, sleep) for t in dict.fromkeys(tokens) if t]
@@ -262,6 +278,8 @@ def crawl_parallel(
     errors: list[BaseException] = []
     quiet = replace(options, progress=False)  # one display for the study, not a bar per page
     started = threading.Barrier(len(clients))
+    clock = [TokenTiming() for _ in clients]
+    began = time.monotonic()
 
     def work(worker: int) -> None:
         unit: _Unit | None = None
@@ -275,6 +293,7 @@ def crawl_parallel(
         _check_quota(clients[worker], worker, started)
         while (unit := scheduler.next_for(worker)) is not None:
             more: list[_Unit] = []
+            holding = time.monotonic()
             try:
                 more = _run(crawler, study, unit)
             except BaseException as error:  # handed to the caller, once every worker stopped
@@ -283,6 +302,8 @@ def crawl_parallel(
                 return
             finally:
                 scheduler.finished(unit, more)
+                clock[worker].unit_seconds += time.monotonic() - holding
+        clock[worker].done_at = time.monotonic() - began
 
     threads = [
         threading.Thread(target=work, args=(w,), name=f"mlissues-token-{w + 1}", daemon=True)
@@ -295,8 +316,12 @@ def crawl_parallel(
             _join(threads, scheduler)
     finally:
         progress.close()
-        for client in clients:
+        for client, timing in zip(clients, clock, strict=True):
             client.close()
+            timing.requests = client.counters.requests  # GET /rate_limit included
+            timing.request_seconds = client.counters.seconds
+        if timings is not None:
+            timings.extend(clock)
     if errors:
         raise errors[0]
     return study.results()

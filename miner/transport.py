@@ -130,6 +130,7 @@ class _Token:
 class Counters:
     requests: int = 0  # HTTP requests sent, retries included
     not_modified: int = 0
+    seconds: float = 0.0  # spent waiting for answers (from sending to the body's last byte)
 
 
 @dataclass(frozen=True)
@@ -381,6 +382,7 @@ class GitHubClient:
             self.counters.requests += 1 + (len(retries.history) if retries is not None else 0)
             self._note_quota(token, response.headers, url)
             content = self._read_body(response, url, started + self.policy.deadline)
+        self.counters.seconds += time.monotonic() - started
         return Answer(response.status_code, response.headers, response.url, content)
 
     def _read_body(self, response: requests.Response, url: str, deadline: float) -> bytes:

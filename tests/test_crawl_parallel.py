@@ -73,6 +73,18 @@ def test_each_repository_goes_to_the_free_token_with_the_most_quota(sqlite_url, 
     assert {path for path, token in sent if token == "a"} == {"/rate_limit"}
 
 
+def test_a_repository_named_twice_has_each_listing_crawled_once(sqlite_url, corpus):
+    twice = [KERAS, "copy1/keras", KERAS.upper()]
+    with _serve(corpus, latency=0.01) as api:
+        result = CliRunner().invoke(
+            main, ["-q", "crawl", *twice, "--db", sqlite_url, "--api-url", api.url,
+                   "--token", "a", "--token", "b", "--per-page", str(PER_PAGE)],
+        )  # fmt: skip
+        listings = [p for p in api.stats.paths if "/issues" in p]
+    assert result.exit_code == 0, result.output
+    assert len(listings) == len(set(listings)) > 2 * 332 / PER_PAGE  # no page asked twice
+
+
 def test_tokens_from_github_tokens_and_errors_are_one_line(sqlite_url, corpus, monkeypatch):
     monkeypatch.setenv("GITHUB_TOKENS", "x, y")
     monkeypatch.delenv("GITHUB_TOKEN", raising=False)
