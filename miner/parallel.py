@@ -58,7 +58,7 @@ class _Stopped(Exception):
 # Sizes are unknown in advance; comments (about three per issue) and events usually outnumber
 # issues, and a study file lists its largest repositories first.
 _LISTING_ORDER = ("comments", "events", "issues")
-AHEAD = 2  # repositories resolved and not finished, per token (see _Scheduler)
+_AHEAD = 2  # repositories resolved and not finished, per token (see _Scheduler)
 
 
 @dataclass(frozen=True, order=True)
@@ -130,7 +130,7 @@ class StudyProgress:
 class _Scheduler:
     """Hands units to free workers, the one whose token has the most quota first.
 
-    Repositories are resolved in the study's order, up to AHEAD per token open at once (resolved
+    Repositories are resolved in the study's order, up to _AHEAD per token open at once (resolved
     and not finished): enough to choose the longest listings among them, few enough that
     repositories finish steadily rather than all at the end. Among the open repositories'
     listings, the longest kind goes out first.
@@ -147,7 +147,7 @@ class _Scheduler:
         self._listings: list[_Unit] = []  # a heap
         self._left: dict[int, int] = {}  # units not finished, per open repository
         self._resolving = 0  # resolve units out
-        self._limit = AHEAD * len(clients)
+        self._limit = _AHEAD * len(clients)
         self._clients = clients
         self._free = set(range(len(clients)))  # all free at the start: the best goes first
         self._changed = threading.Condition()
@@ -221,7 +221,9 @@ class _Study:
     def is_failed(self, index: int) -> bool:
         return index in self._failed
 
-    def resolved(self, unit: _Unit, report: RepositoryReport, listings: list[Listing]) -> list:
+    def resolved(
+        self, unit: _Unit, report: RepositoryReport, listings: list[Listing]
+    ) -> list[_Unit]:
         """Record a resolved repository; its listing units (none if it is in the study twice)."""
         with self._lock:
             self._reports[unit.index] = report
