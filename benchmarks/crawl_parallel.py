@@ -10,7 +10,11 @@ know sizes in advance). A fresh SQLite database (or --db URL, empty); issues and
 Reported: wall time against the latency bound (requests x latency / tokens: no crawl with one
 request in flight per token can be faster), requests against the sum of each repository's
 minimum (1 for the repository + ceil(issues/100) + ceil(comments/100)), peak memory of the
-crawler. Writes reports/benchmarks/crawl_parallel.json and prints a table.
+crawler. And where the wall time went: per token, the time spent waiting for answers (against
+the latency alone), the time holding work with no request in flight (decoding, and the writer
+holding the fetch thread back), the idle time, and the tail (from the first token running out
+of work to the end); the time in page transactions (writers, beside the requests). Writes
+reports/benchmarks/crawl_parallel.json and prints a table.
 
     .venv/bin/python benchmarks/crawl_parallel.py [--latency 0.25] [--tokens 4]
 """
@@ -36,7 +40,7 @@ sys.path.insert(0, str(ROOT))
 from db.engine import open_database  # noqa: E402
 from miner.corpus import iter_jsonl, repo_dirs  # noqa: E402
 from miner.crawl import CrawlOptions, RepositorySpec  # noqa: E402
-from miner.parallel import crawl_parallel  # noqa: E402
+from miner.parallel import TokenTiming, crawl_parallel  # noqa: E402
 
 # served name -> corpus folder (as OWNER/NAME), largest first
 REPOSITORIES = {
@@ -86,8 +90,14 @@ def benchmark(corpus: Path, latency: float, tokens: int, db_url: str) -> dict:
     specs = [RepositorySpec(name) for name in REPOSITORIES]
     with stand_in(corpus, latency) as url:
         started, cpu_started = time.perf_counter(), _cpu(resource.RUSAGE_SELF)
+        timings: list[TokenTiming] = []
         reports = crawl_parallel(
-            engine, url, [f"benchmark-{i}" for i in range(tokens)], specs, CrawlOptions()
+            engine,
+            url,
+            [f"benchmark-{i}" for i in range(tokens)],
+            specs,
+            CrawlOptions(),
+            timings=timings,
         )
         wall = time.perf_counter() - started
         cpu = _cpu(resource.RUSAGE_SELF) - cpu_started
@@ -113,6 +123,36 @@ def benchmark(corpus: Path, latency: float, tokens: int, db_url: str) -> dict:
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
         "load_average_1min_after": round(os.getloadavg()[0], 2),
         "database": engine.dialect.name,
+        **where_the_time_went(timings, wall, latency, reports),
+    }
+
+
+def _token_row(timing: TokenTiming, wall: float) -> dict:
+    return {
+        "requests": timing.requests,
+        "answer_seconds": round(timing.request_seconds, 2),
+        "holding_seconds": round(timing.unit_seconds, 2),
+        "idle_seconds": round(wall - timing.unit_seconds, 2),
+        "done_at_seconds": round(timing.done_at, 2),
+    }
+
+
+def where_the_time_went(
+    timings: list[TokenTiming], wall: float, latency: float, reports: list
+) -> dict:
+    """Per token and in all: answers, gaps between them, idle time and the tail."""
+    sent = sum(t.requests for t in timings)
+    answers = sum(t.request_seconds for t in timings)
+    held = sum(t.unit_seconds for t in timings)
+    return {
+        "per_token": [_token_row(t, wall) for t in timings],
+        "answer_ms_mean": round(1000 * answers / sent, 1),
+        "answer_ms_over_latency": round(1000 * (answers / sent - latency), 1),
+        "gap_ms_mean": round(1000 * (held - answers) / sent, 1),
+        "idle_seconds_mean": round(wall - held / len(timings), 2),
+        "tail_seconds": round(wall - min(t.done_at for t in timings), 2),
+        "busiest_token_requests": max(t.requests for t in timings),
+        "write_seconds_all_tokens": round(sum(r.write_seconds for r in reports), 2),
     }
 
 
@@ -135,6 +175,15 @@ def table(result: dict) -> str:
         ("items stored", f"{result['items']:,}"),
         ("CPU: crawler / stand-in", f"{result['crawler_cpu_seconds']} s / "
                                     f"{result['stand_in_cpu_seconds']} s"),
+        ("answer time, mean (latency + the rest)", f"{result['answer_ms_mean']} ms "
+                                                    f"(+{result['answer_ms_over_latency']} ms)"),
+        ("between answers, mean (decode, handoff)", f"{result['gap_ms_mean']} ms"),
+        ("requests per token: busiest / mean",
+         f"{result['busiest_token_requests']} / "
+         f"{sum(t['requests'] for t in result['per_token']) / result['tokens']:.1f}"),
+        ("idle per token, mean / tail at the end", f"{result['idle_seconds_mean']} s / "
+                                                   f"{result['tail_seconds']} s"),
+        ("page transactions, all tokens", f"{result['write_seconds_all_tokens']} s"),
         ("peak memory (max RSS, crawler)", f"{result['peak_rss_mb']} MB"),
         ("database", result["database"]),
         ("load average (1 min) after", result["load_average_1min_after"]),

@@ -130,6 +130,17 @@ def finish(engine: Engine, job: Job, worker: str, error: str | None = None) -> N
         )
 
 
+def release(engine: Engine, job: Job, worker: str) -> None:
+    """Queue the job again at once, if this worker still holds it (its worker cannot go on, for
+    reasons not of this job: another worker need not wait for the lease to pass)."""
+    with engine.begin() as connection:
+        connection.execute(
+            update(JOBS)
+            .where(JOBS.c.id == job.id, JOBS.c.worker == worker, JOBS.c.status == "running")
+            .values(status="queued", worker=None, lease_until=None)
+        )
+
+
 def outstanding(engine: Engine) -> int:
     """Jobs queued or running: a worker with nothing to claim waits while any remain."""
     with engine.connect() as connection:

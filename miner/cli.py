@@ -91,6 +91,19 @@ def _summary(reports) -> None:
         click.echo("  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)))
 
 
+@contextlib.contextmanager
+def _summary_of_the_complete():
+    """When some repositories of a study failed, the summary of the others before the error."""
+    from miner.crawl import StudyIncomplete
+
+    try:
+        yield
+    except StudyIncomplete as incomplete:
+        if progress_enabled():
+            _summary(incomplete.reports)
+        raise
+
+
 # Options that crawl and worker share, defined once.
 api_url_option = click.option(
     "--api-url",
@@ -117,7 +130,8 @@ def content_options(command):
 
 
 def retry_options(command):
-    """--retries and --backoff: the retry policy that crawl and discover share."""
+    """--retries and --backoff: the retry policy that crawl, worker and discover share (see
+    retry_policy)."""
     command = click.option(
         "--backoff",
         type=click.FloatRange(min=0),
@@ -132,6 +146,12 @@ def retry_options(command):
         show_default=True,
         help="Retries of a failing request before giving up.",
     )(command)
+
+
+def retry_policy(retries: int, backoff: float, **more: float) -> RetryPolicy:
+    """The policy of --retries and --backoff; waits for secondary limits scale with --backoff
+    (a minute at the default 1.0, GitHub's advice)."""
+    return RetryPolicy(retries=retries, backoff=backoff, secondary_wait=60 * backoff, **more)
 
 
 @click.command("crawl")
@@ -219,20 +239,16 @@ def crawl(
         per_page=per_page,
         progress=progress_enabled(),
     )
-    policy = RetryPolicy(
-        retries=retries,
-        backoff=backoff,
-        secondary_wait=60 * backoff,
-        deadline=request_deadline,
-        max_body=int(max_response_mb * 2**20),
+    policy = retry_policy(
+        retries, backoff, deadline=request_deadline, max_body=int(max_response_mb * 2**20)
     )
     engine = open_for_cli(db_url, create=True)
     with engine.begin() as connection:
         save_study_metadata(connection, study)
     chosen = _tokens(tokens)
     try:
-        with user_errors(CrawlError):
-            if len(chosen) > 1 and len(specs) > 1:  # one repository at a time per token
+        with user_errors(CrawlError), _summary_of_the_complete():
+            if len(chosen) > 1 and len(specs) > 1:  # one listing at a time per token
                 reports = crawl_parallel(engine, api_url, chosen, specs, options, policy)
             else:  # one repository, or one token: in turn, tokens rotating by quota
                 client = GitHubClient(api_url, chosen, policy)
@@ -294,7 +310,7 @@ def discover(
     if "://" not in api_url:
         raise click.BadParameter(f"{api_url!r} is not a URL", param_hint="--api-url")
     chosen = _tokens((token,) if token else ())
-    policy = RetryPolicy(retries=retries, backoff=backoff, secondary_wait=60 * backoff)
+    policy = retry_policy(retries, backoff)
     github = github_client(api_url, chosen[0] if chosen else None, policy)
     try:
         with user_errors(DiscoveryError):
@@ -332,6 +348,7 @@ def _enqueue(db_url: str, specs: list) -> None:
 )
 @api_url_option
 @content_options
+@retry_options
 @click.option(
     "--lease",
     type=click.FloatRange(min=1),
@@ -359,6 +376,8 @@ def worker(
     no_comments: bool,
     events: bool,
     per_page: int,
+    retries: int,
+    backoff: float,
     lease: float,
     heartbeat: float | None,
     poll: float,
@@ -373,7 +392,7 @@ def worker(
     engine = open_for_cli(db_url, create=True)
     options = CrawlOptions(comments=not no_comments, events=events, per_page=per_page)
     schedule = WorkerOptions(lease=lease, heartbeat=heartbeat or lease / 3, poll=poll)
-    client = GitHubClient(api_url, _tokens(tokens))
+    client = GitHubClient(api_url, _tokens(tokens), retry_policy(retries, backoff))
     try:
         with user_errors(CrawlError):
             counts = run_worker(engine, client, options, schedule)

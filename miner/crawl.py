@@ -1,21 +1,23 @@
-"""The crawler: resolve each repository, then fetch and save its endpoints page by page.
+"""The crawler: resolve each repository, then fetch and save its listings page by page.
 
-A fetch thread (miner.pipeline) walks the `Link` pages and builds their rows while the calling
-thread writes: every
-page is saved in its own transaction together with its crawl_state cursor (see miner.fetch), so
-the database is consistent after a SIGKILL at any moment and the next run resumes where the last
-commit left off. Errors of the fetch thread surface in the writer after the pages before them
-are stored.
+A repository's listings (issues, comments, events) are independent, each with its own cursor,
+so a token-parallel crawl may give them to different tokens (miner.parallel). A fetch thread
+(miner.pipeline) sends a listing's requests and decodes the pages while the calling thread
+builds their rows and writes: every page is saved in its own transaction together with its
+crawl_state cursor (see miner.fetch), so the database is consistent after a SIGKILL at any
+moment and the next run resumes where the last commit left off. Errors of the fetch thread
+surface in the writer after the pages before them are stored.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import re
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import astuple, dataclass, field
 from datetime import datetime
 
 from sqlalchemy import func, select
@@ -39,10 +41,12 @@ from miner.store import (
     utcnow,
 )
 from miner.transport import (
+    RESUME_HINT,
     CrawlError,
     GitHubClient,
     InvalidRepositoryName,
     RepositoryNotFound,
+    without_resume_hint,
 )
 from mlissues import __version__
 
@@ -105,7 +109,46 @@ class RepositoryReport:
     updated: dict[str, int] = field(default_factory=dict)
     requests: int = 0
     not_modified: int = 0
-    seconds: float = 0.0
+    seconds: float = 0.0  # spent crawling it (summed over tokens in a parallel crawl)
+    write_seconds: float = 0.0  # in the transactions that stored its pages
+
+    def add(self, other: RepositoryReport) -> None:
+        """Count in the report of another part of the same repository (one of its listings)."""
+        for mine, theirs in ((self.new, other.new), (self.updated, other.updated)):
+            for endpoint, value in theirs.items():
+                mine[endpoint] = mine.get(endpoint, 0) + value
+        self.requests += other.requests
+        self.not_modified += other.not_modified
+        self.seconds += other.seconds
+        self.write_seconds += other.write_seconds
+
+
+@dataclass(frozen=True)
+class Listing:
+    """One listing (endpoint) of a resolved repository: crawled with a cursor of its own."""
+
+    repository_id: int
+    full_name: str
+    endpoint: str
+
+
+class StudyIncomplete(CrawlError):
+    """Some repositories of a study failed; the others were crawled to the end (`reports`)."""
+
+    def __init__(self, failed: dict[str, str], reports: list[RepositoryReport], total: int):
+        listed = "; ".join(f"{name}: {without_resume_hint(m)}" for name, m in failed.items())
+        super().__init__(
+            f"{len(failed)} of {total} repositories failed ({listed}); {total - len(failed)} "
+            f"of {total} complete; {RESUME_HINT} (the complete ones cost only free 304s), or "
+            "leave the failed ones out"
+        )
+        self.failed, self.reports = failed, reports
+
+
+def goes_on_after(error: CrawlError, specs: Sequence[RepositorySpec]) -> bool:
+    """Whether a study's other repositories go on after this repository's error: not when the
+    error concerns them all (see CrawlError.stops_study), nor when there are no others."""
+    return not error.stops_study and len(specs) > 1
 
 
 def normalize_since(value: str) -> str:
@@ -251,7 +294,7 @@ _PREPARERS: dict[str, tuple[Callable, object]] = {
 
 
 def prepared(pages: Iterator[Page], repository_id: int) -> Iterator[tuple[Page, PreparedPage]]:
-    """Pages with their rows built; runs in the fetch thread, off the writer's path."""
+    """Pages with their rows built (in the writer's thread, off the path between requests)."""
     for page in pages:
         prepare = _PREPARERS[page.endpoint][0]
         provenance = Provenance(page.url, __version__, utcnow())
@@ -365,19 +408,30 @@ class Crawler:
 
     def crawl(self, spec: RepositorySpec) -> RepositoryReport:
         """Crawl one repository; raises CrawlError subclasses after storing what it could."""
-        started, requests_before = time.monotonic(), self.client.counters.requests
-        not_modified_before = self.client.counters.not_modified
-        repository_id, full_name = resolve_repository(self.engine, self.client, spec)
-        self._mark_begun(repository_id)
-        report = RepositoryReport(full_name)
-        try:
-            for endpoint in self.endpoints():
-                self._crawl_endpoint(repository_id, full_name, endpoint, report)
-        finally:
-            report.requests = self.client.counters.requests - requests_before
-            report.not_modified = self.client.counters.not_modified - not_modified_before
-            report.seconds = time.monotonic() - started
+        report = RepositoryReport(spec.name)
+        with self.counting(report):
+            for listing in self.begin(spec, report):
+                self.crawl_listing(listing, report)
         return report
+
+    @contextlib.contextmanager
+    def counting(self, report: RepositoryReport) -> Iterator[None]:
+        """Add the requests, 304s and seconds of the work inside to `report`. The client must
+        serve nothing else meanwhile (one request in flight per token)."""
+        started, counters = time.monotonic(), self.client.counters
+        requests, not_modified = counters.requests, counters.not_modified
+        try:
+            yield
+        finally:
+            report.requests += counters.requests - requests
+            report.not_modified += counters.not_modified - not_modified
+            report.seconds += time.monotonic() - started
+
+    def begin(self, spec: RepositorySpec, report: RepositoryReport) -> list[Listing]:
+        """Resolve the repository (one conditional request) and name its listings to crawl."""
+        repository_id, report.name = resolve_repository(self.engine, self.client, spec)
+        self._mark_begun(repository_id)
+        return [Listing(repository_id, report.name, e) for e in self.endpoints()]
 
     def _mark_begun(self, repository_id: int) -> None:
         """A 'running' state for each endpoint never crawled before, so that `status` shows
@@ -391,9 +445,9 @@ class Crawler:
         with self.engine.begin() as connection:
             upsert(connection, schema.crawl_state, rows, ["repository_id", "endpoint"], update=())
 
-    def _crawl_endpoint(
-        self, repository_id: int, full_name: str, endpoint: str, report: RepositoryReport
-    ) -> None:
+    def crawl_listing(self, listing: Listing, report: RepositoryReport) -> None:
+        """Fetch and store one listing from its cursor on, each page with its cursor."""
+        repository_id, full_name, endpoint = astuple(listing)
         with self.engine.connect() as connection:
             start, totals = load_cursor(connection, repository_id, endpoint)
             tally = _Tally(connection, endpoint, repository_id, start)
@@ -407,14 +461,18 @@ class Crawler:
             try:
                 # with --max-issues, fetch no further ahead than the page being written
                 depth = 1 if endpoint == "issues" and self.options.max_issues else 8
-                for page, rows in prefetch(prepared(pages, repository_id), depth):
+                # Rows are built here, not in the fetch thread: the next request waits only for
+                # the page to be decoded (its `since` is the page's newest updated_at).
+                for page, rows in prepared(prefetch(pages, depth), repository_id):
                     totals["items"] += len(page.items)
                     totals["requests"] += 1
+                    writing = time.monotonic()
                     with connection.begin():  # the page and its cursor, all or nothing
                         save_prepared(connection, rows)
                         store_cursor(
                             connection, repository_id, endpoint, page.cursor, started_at, totals
                         )
+                    report.write_seconds += time.monotonic() - writing
                     tally.add(page.items)
                     stored += len(page.items)
                     self._show(bar, page, stored)
@@ -452,18 +510,35 @@ def crawl_all(
     specs: Sequence[RepositorySpec],
     options: CrawlOptions | None = None,
 ) -> list[RepositoryReport]:
-    """Crawl each repository in turn; the first CrawlError stops the run (after storing)."""
+    """Crawl each repository in turn; reports in the order of `specs`.
+
+    A repository that fails does not stop the others (unless the error concerns them all, see
+    goes_on_after); once all are tried, StudyIncomplete names the failed ones.
+    """
     crawler = Crawler(engine, client, options)
+    reports, failed = [], {}
     with background_checkpoints(engine):
-        return [crawler.crawl(spec) for spec in specs]
+        for spec in specs:
+            try:
+                reports.append(crawler.crawl(spec))
+            except CrawlError as error:
+                if not goes_on_after(error, specs):
+                    raise
+                log.info("%s failed: %s", spec.name, error)
+                failed[spec.name] = str(error)
+    if failed:
+        raise StudyIncomplete(failed, reports, len(specs))
+    return reports
 
 
 __all__ = [
     "CrawlError",
     "CrawlOptions",
     "Crawler",
+    "Listing",
     "RepositoryReport",
     "RepositorySpec",
+    "StudyIncomplete",
     "crawl_all",
     "normalize_since",
 ]

@@ -594,6 +594,10 @@ def _etag(body: bytes) -> str:
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "FakeGitHub/1.0"
+    # TCP_NODELAY, as production HTTP servers set it: with Nagle's algorithm the last piece of a
+    # large body waited for the client's delayed ACK, adding up to 40 ms to some answers (an
+    # issues page: 9 ms on average in a crawl, 40 ms at the 90th percentile; 1 ms without).
+    disable_nagle_algorithm = True
 
     @property
     def fake(self) -> FakeGitHub:

@@ -5,9 +5,10 @@ writer commits items and cursor in one transaction and a crash at any moment los
 the next run resumes from the stored `since`.
 
 Issues and comments are read by keyset: each request is `sort=updated&direction=asc&since=<the
-newest updated_at stored>` (see fetch_updated for why not page N of one listing). A request that
-brings nothing newer than its `since` ends the crawl and its ETag is kept, so the next run asks
-the same URL with `If-None-Match` and a no-change refresh costs a free 304.
+newest updated_at stored>` (see fetch_updated for why not page N of one listing). The listing
+ends on the first page that is its last (no `Link: rel="next"`) and not full: that page holds
+everything from its `since` on, so nothing is left to ask. Its URL and ETag are kept, so the
+next run asks the same URL with `If-None-Match` and a no-change refresh costs a free 304.
 
 Events (`--events`) come newest first without `since`; a run stops at the first event id it
 already has (the high-water mark stored in `since`).
@@ -20,7 +21,7 @@ import logging
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 from miner.transport import CrawlError, DeepPageRefused, GitHubClient
 
@@ -36,8 +37,10 @@ class Cursor:
     """What crawl_state stores for one repository and endpoint."""
 
     since: str | None = None  # issues/comments: newest updated_at stored; events: top id
-    next_url: str | None = None  # the rest of an unfinished window
-    etag: str | None = None  # of the window that ended the last finished run
+    # events: the rest of an unfinished window; issues/comments, once done: the request that
+    # ended the run, which the next run asks again with `etag`
+    next_url: str | None = None
+    etag: str | None = None  # of the page that ended the last finished run
     done: bool = False
 
 
@@ -160,15 +163,39 @@ def _ask(client: GitHubClient, url: str, etag: str | None = None) -> _Answer:
 def _after(since: str | None, answer: _Answer, per_page: int, first_page: bool) -> Cursor:
     """The cursor once `answer` is stored: since moves to its newest update.
 
-    The listing is finished when the answer holds everything from `since` on and nothing newer.
-    Its ETag is kept (the next run asks the same URL with If-None-Match, a free 304) only when
-    the answer is page 1 of that URL and not full: a later item would land on page 1, whereas
-    behind a full page 1 it would go to page 2, which a 304 for page 1 would hide.
+    The listing is finished when the answer is its last page (no `next` link) and either brings
+    nothing newer than `since` or is page 1 of `since` and not full: then it holds everything
+    updated from `since` on. Such a page's URL and ETag are kept, and the next run asks that URL
+    with If-None-Match (a free 304 when nothing changed). Only a page 1 that is not full can
+    vouch for the listing: an item updated later lands on it (changing its ETag), whereas behind
+    a full page 1 it would go to page 2, which a 304 for page 1 would hide. So a last page that
+    is full costs one more request (since=<its newest>) to get such a page.
     """
     newest = max(filter(None, (since, answer.newest)), default=None)
-    done = "next" not in answer.links and newest == since
-    keep = done and first_page and len(answer.items) < per_page
-    return Cursor(since=newest, etag=answer.etag if keep else None, done=done)
+    not_full = first_page and len(answer.items) < per_page
+    done = "next" not in answer.links and (newest == since or not_full)
+    if done and not_full:
+        return Cursor(since=newest, next_url=answer.url, etag=answer.etag, done=True)
+    return Cursor(since=newest, done=done)
+
+
+def _first_request(
+    client: GitHubClient, full_name: str, endpoint: str, start: Cursor, per_page: int
+) -> tuple[str, str | None, str | None]:
+    """(URL, its since, ETag to send) of a run's first request.
+
+    A finished listing asks again the request that ended it (its query, under the repository's
+    current name), with its ETag. Only the same query vouches: a page 1 that was not full at
+    another per_page may be full at this one. Otherwise the run asks since=<newest stored>, with
+    an ETag only from a cursor that predates stored URLs (whose ETag belongs to that very URL).
+    """
+    if start.done and start.etag and start.next_url:
+        since = parse_qs(urlsplit(start.next_url).query).get("since", [None])[0]
+        url = listing_url(client, full_name, endpoint, since, per_page)
+        if urlsplit(url).query == urlsplit(start.next_url).query:
+            return url, since, start.etag
+    etag = start.etag if start.done and not start.next_url else None
+    return listing_url(client, full_name, endpoint, start.since, per_page), start.since, etag
 
 
 def fetch_updated(
@@ -183,18 +210,16 @@ def fetch_updated(
     yet has updated_at >= the newest stored (`since` is inclusive), edited or not. Items at
     exactly that time come again and the upsert absorbs them (about one per page).
     A full page all at `since` cannot move the keyset: see _tied_pages. Only that walk uses
-    page numbers (Link URLs), so a deep page (422) is not met otherwise. A cursor never
-    carries a next_url; an old next_url (page N of a window) is ignored, `since` suffices.
+    page numbers (Link URLs), so a deep page (422) is not met otherwise. Only a finished cursor
+    carries a next_url (see _first_request); an unfinished one resumes from `since`.
     """
     per_page = min(per_page, PER_PAGE)
-    since = start.since
-    etag = start.etag if start.done else None
+    url, since, etag = _first_request(client, full_name, endpoint, start, per_page)
     while True:
-        url = listing_url(client, full_name, endpoint, since, per_page)
         answer = _ask(client, url, etag)
         etag = None
         if answer.status == 304:
-            yield answer.page(endpoint, replace(start, next_url=None, done=True))
+            yield answer.page(endpoint, replace(start, done=True))
             return
         if "next" in answer.links and answer.newest == since:
             cursor = yield from _tied_pages(client, full_name, endpoint, since, answer, per_page)
@@ -204,6 +229,7 @@ def fetch_updated(
         if cursor.done:
             return
         since = cursor.since
+        url = listing_url(client, full_name, endpoint, since, per_page)
 
 
 def _tied_pages(

@@ -1,9 +1,9 @@
 """Keeping the writer busy: a fetch thread ahead of it, and SQLite checkpoints beside it.
 
-The writer (the calling thread) only executes statements and commits; fetching, decoding and
-building rows happen in the fetch thread, and SQLite's WAL checkpoints (an fsync each) in a
-checkpoint thread. sqlite3 and sockets release the GIL while they wait, so on two cores the
-three overlap.
+The writer (the calling thread) builds rows, executes statements and commits; fetching and
+decoding happen in the fetch thread, which sends the next request as soon as a page is decoded,
+and SQLite's WAL checkpoints (an fsync each) in a checkpoint thread. sqlite3 and sockets release
+the GIL while they wait, so on two cores the three overlap.
 """
 
 from __future__ import annotations

@@ -40,11 +40,23 @@ ANONYMOUS_MAX_WAIT = 120.0  # seconds: longer, and an anonymous crawl stops and 
 
 
 class CrawlError(Exception):
-    """The crawl cannot go on; the message says why and what to do."""
+    """The crawl cannot go on; the message says why and what to do.
+
+    `stops_study`: whether the error concerns every repository of a study (a token, the API
+    server) rather than the one being crawled; the other repositories of a study go on only
+    past errors that do not.
+    """
+
+    stops_study = False
+
+
+def without_resume_hint(message: str) -> str:
+    """An error's message without its resume hint, for a list that ends with one hint."""
+    return message.split(f"; {RESUME_HINT}")[0]
 
 
 class BadCredentials(CrawlError):
-    pass
+    stops_study = True
 
 
 class RepositoryNotFound(CrawlError):
@@ -60,11 +72,13 @@ class RetriesExhausted(CrawlError):
 
 
 class ApiUnreachable(CrawlError):
-    pass
+    stops_study = True
 
 
 class RateLimited(CrawlError):
     """Every token is spent and the reset is further away than the caller wants to wait."""
+
+    stops_study = True
 
     def __init__(self, message: str, seconds_to_reset: float) -> None:
         super().__init__(message)
@@ -116,6 +130,7 @@ class _Token:
 class Counters:
     requests: int = 0  # HTTP requests sent, retries included
     not_modified: int = 0
+    seconds: float = 0.0  # spent waiting for answers (from sending to the body's last byte)
 
 
 @dataclass(frozen=True)
@@ -367,6 +382,7 @@ class GitHubClient:
             self.counters.requests += 1 + (len(retries.history) if retries is not None else 0)
             self._note_quota(token, response.headers, url)
             content = self._read_body(response, url, started + self.policy.deadline)
+        self.counters.seconds += time.monotonic() - started
         return Answer(response.status_code, response.headers, response.url, content)
 
     def _read_body(self, response: requests.Response, url: str, deadline: float) -> bytes:

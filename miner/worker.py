@@ -4,7 +4,9 @@ Jobs come from `mlissues crawl --enqueue` (see db.jobs). While a job runs, a hea
 renews its lease; a worker that is killed stops renewing, and once the lease passes another
 worker claims the job and the ordinary Crawler resumes it from the stored cursor (each page is
 committed with its cursor, so nothing is lost or stored twice). A job whose crawl fails is marked
-failed with its one-line error and the worker goes on; `crawl --enqueue` queues it again. A
+failed with its one-line error and the worker goes on; `crawl --enqueue` queues it again. An
+error that is not the job's own (a bad token, an unreachable API: CrawlError.stops_study) puts
+the job back in the queue and stops the worker, which would otherwise fail every job. A
 worker with nothing to claim waits while other workers' jobs are outstanding (one of them may
 die), and stops when every job is done or failed.
 """
@@ -112,6 +114,9 @@ def _run(engine, client, crawl_options, options: WorkerOptions, name: str, job: 
         return "failed"
     except CrawlError as error:
         beat.stop()
+        if error.stops_study:
+            jobs.release(engine, job, name)
+            raise
         jobs.finish(engine, job, name, error=str(error))
         log.warning("%s failed: %s", job.full_name, error)
         return "failed"

@@ -168,13 +168,14 @@ def count(db_url: str, table: str) -> int:
 
 def keyset_requests(stamps: list[str], per_page: int) -> int:
     """Requests a crawl of items with these updated_at makes (no page all at one time), by
-    the rule miner.fetch follows: page 1 of since=<newest so far> until nothing newer comes."""
+    the rule miner.fetch follows: page 1 of since=<newest so far> until a page is the last and
+    either not full or brings nothing newer."""
     ordered, since, requests = sorted(stamps), None, 0
     while True:
         listing = [s for s in ordered if since is None or s >= since]
         page, requests = listing[:per_page], requests + 1
         assert len(listing) <= per_page or page[-1] != since, "a page all at one time"
         newest = page[-1] if page else since
-        if len(listing) <= per_page and newest == since:
+        if len(listing) <= per_page and (len(page) < per_page or newest == since):
             return requests
         since = newest

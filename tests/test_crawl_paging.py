@@ -19,7 +19,7 @@ from db import schema
 from db.engine import open_database
 from miner.fake_github import FakeGitHub
 from miner.transport import CrawlError
-from tests.crawl_support import comment, crawl, issue, write_folder
+from tests.crawl_support import comment, crawl, edge_corpus, issue, write_folder
 
 KERAS = "keras-team/keras"
 EDGE = "octo/edge"
@@ -149,3 +149,20 @@ def test_more_tied_pages_than_github_serves_is_a_clear_error(sqlite_url, tmp_pat
     root = write_folder(tmp_path / "corpus", "octo__edge", items, [])
     with FakeGitHub(root, max_page=2) as api, pytest.raises(CrawlError, match="share updated_at"):
         crawl(sqlite_url, api.url, [EDGE], per_page=10, comments=False)
+
+
+@pytest.mark.parametrize(("per_page", "requests"), [(13, 1), (12, 2)])
+def test_a_listing_ends_on_a_last_page_with_room_and_refreshes_for_free(
+    sqlite_url, tmp_path, per_page, requests
+):
+    # 12 issues: on a page of 13 they end the listing at once; a full page of 12 could hide a
+    # 13th on page 2 from a 304, so one more request (since=<newest>) gets a page with room.
+    with FakeGitHub(edge_corpus(tmp_path)) as api:
+        crawl(sqlite_url, api.url, [EDGE], per_page=per_page, comments=False)
+        assert api.stats.pages["issues"] == requests
+        counted = api.stats.counted
+        crawl(sqlite_url, api.url, [EDGE], per_page=per_page, comments=False)
+        assert api.stats.counted == counted  # the kept page: a 304
+        api.put(EDGE, "issues", [issue(13, "2030-01-01T00:00:00Z")])
+        crawl(sqlite_url, api.url, [EDGE], per_page=per_page, comments=False)
+        assert_complete(sqlite_url, api, EDGE, endpoints=("issues",))

@@ -73,6 +73,18 @@ def test_each_repository_goes_to_the_free_token_with_the_most_quota(sqlite_url, 
     assert {path for path, token in sent if token == "a"} == {"/rate_limit"}
 
 
+def test_a_repository_named_twice_has_each_listing_crawled_once(sqlite_url, corpus):
+    twice = [KERAS, "copy1/keras", KERAS.upper()]
+    with _serve(corpus, latency=0.01) as api:
+        result = CliRunner().invoke(
+            main, ["-q", "crawl", *twice, "--db", sqlite_url, "--api-url", api.url,
+                   "--token", "a", "--token", "b", "--per-page", str(PER_PAGE)],
+        )  # fmt: skip
+        listings = [p for p in api.stats.paths if "/issues" in p]
+    assert result.exit_code == 0, result.output
+    assert len(listings) == len(set(listings)) > 2 * 332 / PER_PAGE  # no page asked twice
+
+
 def test_tokens_from_github_tokens_and_errors_are_one_line(sqlite_url, corpus, monkeypatch):
     monkeypatch.setenv("GITHUB_TOKENS", "x, y")
     monkeypatch.delenv("GITHUB_TOKEN", raising=False)
@@ -83,8 +95,37 @@ def test_tokens_from_github_tokens_and_errors_are_one_line(sqlite_url, corpus, m
         assert set(api.stats.tokens) == {"x", "y"}
         missing = CliRunner().invoke(main, [*args, "nobody/none"])
     assert missing.exit_code == 1
-    assert missing.output.startswith("Error: no repository nobody/none")
+    assert missing.output.startswith("Error: 1 of 3 repositories failed (nobody/none: no reposi")
     assert len(missing.output.strip().splitlines()) == 1
+
+
+def test_a_failing_repository_does_not_stop_the_others(db_url, corpus, tmp_path):
+    clean = f"sqlite:///{tmp_path / 'clean.db'}"
+    with _serve(corpus, latency=0.005) as api:
+        command = [*_command(db_url, api.url, "a", "b")[3:], "--retries", "0"]
+        crawl(clean, api.url, NAMES, tokens=("s",), per_page=PER_PAGE, events=True)
+        # copy2: a 404 once its comments are under way (deleted mid-crawl); copy3: a 500 at once
+        api.inject("404", match="/copy2/keras/issues/comments", skip=2)
+        api.inject("500", match="/copy3/keras/issues?")
+        failed = CliRunner().invoke(main, command)
+        stored = {name: rows for name, rows in by_name(db_url).items() if name != "crawl_state"}
+        api.clear_faults()
+        resumed = CliRunner().invoke(main, command)
+    assert failed.exit_code == 1 and len(failed.output.strip().splitlines()) == 1
+    assert failed.output.startswith(
+        "Error: 2 of 4 repositories failed (copy2/keras: not found: /repos/copy2/keras/issues/"
+        "comments?"
+    )
+    assert "; copy3/keras: " in failed.output and "HTTP 500" in failed.output
+    assert "; 2 of 4 complete; pages already stored are kept; run the same command" in failed.output
+    expected = by_name(clean)
+    for table in ("issues", "comments", "issue_events"):
+        done = {r for r in expected[table] if dict(r)["repository_id"] in (KERAS, "copy1/keras")}
+        assert done <= set(stored[table])  # the other repositories went on to the end
+    copy2 = [r for r in stored["comments"] if dict(r)["repository_id"] == "copy2/keras"]
+    assert 2 * PER_PAGE - 1 <= len(copy2) < 332  # its first two pages are kept
+    assert resumed.exit_code == 0, resumed.output
+    assert by_name(db_url) == expected
 
 
 def _kill_after(api: FakeGitHub, command: list[str], requests: int, extra: float) -> int | None:

@@ -79,6 +79,18 @@ def test_a_failed_job_is_recorded_and_the_worker_goes_on(sqlite_url, corpus):
     assert requeued.output.startswith("queued 1 repositories")
 
 
+def test_a_bad_token_stops_the_worker_and_queues_its_job_again(sqlite_url, corpus):
+    with FakeGitHub(corpus, repositories=[KERAS], tokens=frozenset({"good"})) as api:
+        _cli("crawl", "--enqueue", *NAMES[:2], "--db", sqlite_url)
+        bad = _cli("worker", "--db", sqlite_url, "--api-url", api.url, "--token", "bad",
+                   "--retries", "0", "--backoff", "0")  # fmt: skip
+    assert bad.exit_code == 1 and len(bad.output.strip().splitlines()) == 1
+    assert bad.output.startswith("Error: GitHub rejected token #1 (401 Bad credentials)")
+    assert [(j["status"], j["worker"], j["error"]) for j in _jobs(sqlite_url)] == [
+        ("queued", None, None)
+    ] * 2  # not failed: another worker takes them at once
+
+
 @pytest.mark.postgres
 @pytest.mark.slow
 def test_three_workers_on_postgres_one_killed_mid_job(postgres_url, corpus, tmp_path):
