@@ -290,7 +290,7 @@ def dataset_tables(engine: Engine, data: StudyData) -> dict[str, pd.DataFrame]:
         "annotations": queries.read_annotations(engine),
         "labels": data.labels,
         "people": data.people,
-        "predictions": queries.read_predictions(engine, data.model_version),
+        "predictions": queries.read_predictions(engine, data.model_version, probabilities=False),
     }
     ids = frames["issues"]["issue_id"]
     tables = {}
