@@ -586,11 +586,68 @@ def datapackage(tables: dict[str, pd.DataFrame], metadata: dict | None = None) -
     return package
 
 
+# Frictionless validates the descriptor, and each file's header and cells over its first
+# VALIDATED_ROWS rows. Its check of every row's keys reads issues.csv once per table that refers
+# to it, cell by cell in Python (a minute for the 34k-issue study, hours for a million issues),
+# so every row's primary and foreign keys are checked column-wise instead (`_key_errors`). The
+# cells' types hold by construction (`_to_csv` writes each column from its declared type).
+VALIDATED_ROWS = 1_000
+
+
 def validate_package(path: Path) -> None:
-    report = frictionless.validate(str(path))
-    if not report.valid:
-        errors = [e.message for task in report.tasks for e in task.errors][:5]
-        raise ExportError(f"{path} does not validate: {'; '.join(errors)}")
+    """Check the written package: frictionless over the descriptor and the first rows of each
+    file, then every row's keys; ExportError names the first problems."""
+    descriptor = json.loads(Path(path).read_text(encoding="utf-8"))
+    errors = _frictionless_errors(descriptor, Path(path).parent)
+    errors = errors or _key_errors(descriptor, Path(path).parent)
+    if errors:
+        raise ExportError(f"{path} does not validate: {'; '.join(errors[:5])}")
+
+
+def _frictionless_errors(descriptor: dict, folder: Path) -> list[str]:
+    report = frictionless.Package.validate_descriptor(descriptor)
+    if report.valid:
+        # Without its foreign keys, so that frictionless does not read issues.csv for them.
+        resources = [
+            {**r, "schema": {k: v for k, v in r["schema"].items() if k != "foreignKeys"}}
+            for r in descriptor["resources"]
+        ]
+        package = frictionless.Package({**descriptor, "resources": resources}, basepath=str(folder))
+        report = package.validate(limit_rows=VALIDATED_ROWS)
+    return [e.message for e in report.errors] + [
+        e.message for task in report.tasks for e in task.errors
+    ]
+
+
+def _key_errors(descriptor: dict, folder: Path) -> list[str]:
+    """Every row's primary key present and unique, and its foreign keys found in the table
+    they refer to; keys compared as the text written (pandas, column-wise)."""
+    resources = {r["name"]: r for r in descriptor["resources"]}
+
+    def column(name: str, fields: list[str]) -> pd.DataFrame:
+        path = folder / resources[name]["path"]
+        return pd.read_csv(path, usecols=fields, dtype=str, keep_default_na=False)
+
+    errors = []
+    for name, resource in resources.items():
+        schema = resource["schema"]
+        keys = column(name, schema["primaryKey"])
+        broken = keys.eq("").any(axis=1) | keys.duplicated(keep="first")
+        if broken.any():
+            row = int(broken.to_numpy().argmax()) + 2  # the header is line 1
+            errors.append(f"{name}.csv line {row}: its primary key is missing or repeated")
+        for foreign in schema.get("foreignKeys", []):
+            field, reference = foreign["fields"], foreign["reference"]
+            values = column(name, [field])[field]
+            known = column(reference["resource"], [reference["fields"]])[reference["fields"]]
+            missing = values.ne("") & ~values.isin(known)
+            if missing.any():
+                row = int(missing.to_numpy().argmax())
+                errors.append(
+                    f"{name}.csv line {row + 2} violates the foreign key: {field} "
+                    f"{values.iloc[row]} is not in {reference['resource']}.{reference['fields']}"
+                )
+    return errors
 
 
 def export_dataset(
