@@ -25,6 +25,7 @@ issues and the human-labeled ones.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -140,17 +141,23 @@ def _combine(human: np.ndarray, n_model: int, estimate: np.ndarray) -> np.ndarra
     return (human + model_part) / total
 
 
-def _resampled_probabilities(
-    probabilities: np.ndarray, rng: np.random.Generator, estimator: str
-) -> np.ndarray:
+def _resampler(
+    probabilities: np.ndarray, estimator: str
+) -> Callable[[np.random.Generator], np.ndarray]:
+    """A function drawing one bootstrap replicate of the model-classified issues'
+    probabilities. Large sets under PCC/PACC: only the mean matters, drawn from its normal
+    approximation, whose mean and covariance are computed once here, not per replicate."""
     n = len(probabilities)
     if n <= RESAMPLE_ROWS_UP_TO or estimator in ("CC", "ACC", "EMQ"):
-        return probabilities[rng.integers(0, n, n)]
-    # Large sets: only the mean matters to PCC/PACC; draw it from its normal approximation.
+        return lambda rng: probabilities[rng.integers(0, n, n)]
     mean = probabilities.mean(axis=0)
     covariance = np.cov(probabilities, rowvar=False) / n
-    drawn = rng.multivariate_normal(mean, covariance, check_valid="ignore")
-    return np.clip(drawn, 0, None)[None, :]
+
+    def draw(rng: np.random.Generator) -> np.ndarray:
+        drawn = rng.multivariate_normal(mean, covariance, check_valid="ignore")
+        return np.clip(drawn, 0, None)[None, :]
+
+    return draw
 
 
 def estimate_part(
@@ -171,10 +178,11 @@ def estimate_part(
         error = ModelError(tuple(part.classes), np.zeros(0, int), np.zeros((0, len(part.classes))))
     point = _combine(part.human, n_model, prevalence(estimator, error, part.probabilities))
     draws = np.empty((replicates, len(error.classes)))
+    resample = _resampler(part.probabilities, estimator) if n_model else None
     for b in range(replicates):
         human = rng.multinomial(n_human, part.human / n_human) if n_human else part.human
         if n_model:
-            rows = _resampled_probabilities(part.probabilities, rng, estimator)
+            rows = resample(rng)  # before the error record's: the order of the draws is fixed
             estimate = prevalence(estimator, error.resample(rng), rows)
         else:
             estimate = np.zeros(len(error.classes))
