@@ -2,9 +2,10 @@
 
 `replicate(base, target, issues)` copies the SQLite study database `base` to `target` and adds
 copies of its repositories under new names (`owner/name-copy2`, ...) until `target` holds
-`issues` issues: each copy with the base's issues, comments, GitHub labels, events, crawl
-state, participants, and users (logins suffixed `-copy2`, so people do not repeat across
-copies), and the base's predictions of every model. The last copy takes the base's first
+`issues` rows in its issues table (pull requests count, as on GitHub; the corpus has none):
+each copy with the base's issues, comments, GitHub labels, events, crawl state, participants,
+and users (logins suffixed `-copy2`, so people do not repeat across copies), and the base's
+predictions of every model. The last copy takes the base's first
 issues by id, with their comments and the rest, to reach the count exactly.
 
 What is *not* copied, and why:
@@ -16,7 +17,9 @@ What is *not* copied, and why:
   particular published repositories, not copies of them.
 
 A copy of a repository joins its original's group (`group_name`, else the original's name),
-so the study keeps the base's groups however many copies there are.
+so the study keeps the base's groups however many copies there are. Copies keep their
+originals' times, so every time to close occurs once per copy: tied durations that a real
+study of a million issues would not have (see the README on what that means for Cox fits).
 
 Rows are copied with INSERT ... SELECT inside SQLite, in one transaction per copy, without
 journal or fsync: a scratch database rebuilt from its base when anything goes wrong.
