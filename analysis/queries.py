@@ -18,11 +18,12 @@ excluded.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import func, select
+from sqlalchemy import Text, cast, func, select
 from sqlalchemy.engine import Engine
 
 from analysis import fixing
@@ -198,21 +199,62 @@ def model_error_record(engine: Engine, model_version: str | None) -> dict | None
     return (metrics or {}).get("out_of_fold")
 
 
-def read_predictions(engine: Engine, model_version: str | None = None) -> pd.DataFrame:
-    """Predictions (of one model when given), with the probabilities of every class."""
+def read_predictions(
+    engine: Engine, model_version: str | None = None, probabilities: bool = True
+) -> pd.DataFrame:
+    """Predictions (of one model when given), with the probabilities of every class unless
+    `probabilities` is False (read_probabilities reads them for many issues at less cost)."""
     p = schema.predictions
-    statement = select(
-        p.c.issue_id,
-        p.c.model_version,
-        p.c.category,
-        p.c.probability,
-        p.c.abstained,
-        p.c.probabilities,
-        p.c.created_at,
-    ).order_by(p.c.issue_id, p.c.created_at, p.c.model_version)
+    columns = [p.c.issue_id, p.c.model_version, p.c.category, p.c.probability, p.c.abstained]
+    columns += [p.c.probabilities] if probabilities else []
+    statement = select(*columns, p.c.created_at).order_by(
+        p.c.issue_id, p.c.created_at, p.c.model_version
+    )
     if model_version is not None:
         statement = statement.where(p.c.model_version == model_version)
     return _frame(engine, statement)
+
+
+# Probabilities are parsed this many predictions at a time: a million issues' JSON as Python
+# dicts would take gigabytes, their floats a hundred megabytes.
+PROBABILITY_CHUNK = 50_000
+
+
+def _parsed(texts: list[str | None]) -> list[dict]:
+    """JSON objects of class probabilities; a missing one is an empty object (no class)."""
+    return json.loads("[" + ",".join(text or "{}" for text in texts) + "]")
+
+
+def _probability_rows(rows: list[dict], ids: list) -> pd.DataFrame:
+    """Rows of class probabilities as a frame (pandas' columns: each class where it first
+    appears). Rows with the same classes in the same order, as a model writes them, go
+    straight into an array: building a frame from dicts takes seconds per hundred thousand."""
+    classes = tuple(rows[0]) if rows else ()
+    if all(tuple(row) == classes for row in rows):
+        values = np.array([list(row.values()) for row in rows], dtype=float)
+        return pd.DataFrame(values.reshape(len(rows), len(classes)), index=ids, columns=classes)
+    return pd.DataFrame(rows, index=ids)
+
+
+def read_probabilities(engine: Engine, model_version: str) -> pd.DataFrame:
+    """Issue id x class: the model's probabilities for its newest prediction of each issue
+    (columns in the model's class order), as `probability_frame` gives them."""
+    p = schema.predictions
+    statement = (
+        select(p.c.issue_id, cast(p.c.probabilities, Text))
+        .where(p.c.model_version == model_version)
+        .order_by(p.c.issue_id, p.c.created_at)
+    )
+    chunks = []
+    with engine.connect() as connection:
+        result = connection.execution_options(stream_results=True).execute(statement)
+        for rows in result.partitions(PROBABILITY_CHUNK):
+            ids, texts = zip(*rows, strict=True)
+            chunks.append(_probability_rows(_parsed(list(texts)), list(ids)))
+    if not chunks:
+        return pd.DataFrame()
+    frame = pd.concat(chunks).rename_axis("issue_id")
+    return frame[~frame.index.duplicated(keep="last")].fillna(0.0)
 
 
 def read_labels(engine: Engine) -> pd.DataFrame:
@@ -237,7 +279,9 @@ def _read_commenters(engine: Engine) -> pd.DataFrame:
         .group_by(i.c.id, c.c.user_login),
     )
     listed = _frame(engine, select(p.c.issue_id, p.c.login, p.c.comments.label("n")))
-    both = pd.concat([stored, listed], ignore_index=True)
+    # Typed, because a table with no rows reads as untyped columns, and a maximum over untyped
+    # columns runs in Python, one group at a time (minutes for a 34k-issue study).
+    both = pd.concat([stored, listed], ignore_index=True).astype({"issue_id": int, "n": int})
     # A thread known both ways counts each login's comments once: the larger count wins.
     return both.groupby(["issue_id", "login"], as_index=False)["n"].max()
 
@@ -270,23 +314,33 @@ def latest_predictions(predictions: pd.DataFrame) -> pd.DataFrame:
     return ordered.drop_duplicates("issue_id", keep="last")
 
 
-def model_decisions(predictions: pd.DataFrame) -> pd.DataFrame:
+def model_decisions(
+    predictions: pd.DataFrame, probabilities: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """Issue id -> the model's decision: category, probability, abstained, system probability
-    (1 - P(NSR)). One model's predictions expected (see choose_model); the latest per issue."""
-    latest = latest_predictions(predictions)
-    system = [1.0 - float((p or {}).get("NSR", 0.0)) for p in latest["probabilities"]]
-    return latest.set_index("issue_id")[["category", "probability", "abstained"]].assign(
-        system_probability=system
+    (1 - P(NSR)). One model's predictions expected (see choose_model); the latest per issue.
+    `probabilities` is their probability_frame when already at hand."""
+    latest = latest_predictions(predictions).set_index("issue_id")
+    if probabilities is None:
+        probabilities = probability_frame(predictions)
+    nsr = probabilities["NSR"] if "NSR" in probabilities.columns else pd.Series(dtype=float)
+    system = 1.0 - nsr.reindex(latest.index).fillna(0.0)
+    return latest[["category", "probability", "abstained"]].assign(
+        system_probability=system.to_numpy(float)
     )
 
 
 def resolve_categories(
-    issues: pd.DataFrame, annotations: pd.DataFrame, predictions: pd.DataFrame
+    issues: pd.DataFrame,
+    annotations: pd.DataFrame,
+    predictions: pd.DataFrame,
+    probabilities: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Add category and category_source, and the model's own decision next to it
-    (model_category, model_probability, model_abstained, model_system_probability)."""
+    (model_category, model_probability, model_abstained, model_system_probability).
+    `probabilities`: the predictions' probability_frame, when already read."""
     human = study_human_categories(annotations)
-    machine = model_decisions(predictions)
+    machine = model_decisions(predictions, probabilities)
     ids = issues["issue_id"]
     from_human = ids.isin(human.index)
     from_machine = ~from_human & ids.isin(machine.index)
@@ -308,7 +362,8 @@ def probability_frame(predictions: pd.DataFrame) -> pd.DataFrame:
     if predictions.empty:
         return pd.DataFrame()
     latest = latest_predictions(predictions)
-    return pd.DataFrame(list(latest["probabilities"]), index=latest["issue_id"]).fillna(0.0)
+    rows = [p or {} for p in latest["probabilities"]]
+    return pd.DataFrame(rows, index=latest["issue_id"]).fillna(0.0)
 
 
 # --- derived columns ------------------------------------------------------------------------
@@ -406,20 +461,14 @@ def load_study(
     (choose_model: `model_version`, else the model that classified the most issues) and the
     quantification `estimator` for category shares (analysis.shares)."""
     model_version = choose_model(engine, model_version)
-    predictions = read_predictions(engine, model_version) if model_version else None
-    if predictions is None:
-        predictions = pd.DataFrame(
-            columns=[
-                "issue_id",
-                "category",
-                "probability",
-                "abstained",
-                "probabilities",
-                "created_at",
-            ]
-        )
+    if model_version:
+        predictions = read_predictions(engine, model_version, probabilities=False)
+        probabilities = read_probabilities(engine, model_version)
+    else:
+        columns = ["issue_id", "category", "probability", "abstained", "created_at"]
+        predictions, probabilities = pd.DataFrame(columns=columns), pd.DataFrame()
     issues = read_issues(engine)
-    issues = resolve_categories(issues, read_annotations(engine), predictions)
+    issues = resolve_categories(issues, read_annotations(engine), predictions, probabilities)
     metadata = read_study_metadata(engine)
     end, censoring = collection_end(issues, metadata, read_crawl_ends(engine))
     issues = add_durations(issues, end)
@@ -432,7 +481,7 @@ def load_study(
         people,
         model_version,
         labels,
-        probability_frame(predictions),
+        probabilities,
         model_error_record(engine, model_version),
         estimator,
         metadata,

@@ -590,9 +590,12 @@ def specialization(data: StudyData, k: int = TOP_K) -> Result:
     people = data.people[data.people["issue_id"].isin(category_of.index)]
     people = people.assign(category=people["issue_id"].map(category_of))
     rows, thin = [], []
+    # Split once: comparing every person's role and category anew for each pair takes
+    # seconds per pair for a million issues.
+    parts = dict(list(people.groupby(["role", "category"], sort=False)))
     for role in ROLES:
         for category in order:
-            part = people[(people["role"] == role) & (people["category"] == category)]
+            part = parts.get((role, category), people.iloc[:0])
             if part["issue_id"].nunique() >= MIN_GROUP_SIZE:
                 rows.append({"role": role, "category": category, **concentration(part, k)})
             elif len(part):

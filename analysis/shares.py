@@ -25,6 +25,7 @@ issues and the human-labeled ones.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -140,17 +141,25 @@ def _combine(human: np.ndarray, n_model: int, estimate: np.ndarray) -> np.ndarra
     return (human + model_part) / total
 
 
-def _resampled_probabilities(
-    probabilities: np.ndarray, rng: np.random.Generator, estimator: str
-) -> np.ndarray:
+# draws one bootstrap replicate of a part's model-classified probabilities
+Resampler = Callable[[np.random.Generator], np.ndarray]
+
+
+def _resampler(probabilities: np.ndarray, estimator: str) -> Resampler:
+    """A function drawing one bootstrap replicate of the model-classified issues'
+    probabilities. Large sets under PCC/PACC: only the mean matters, drawn from its normal
+    approximation, whose mean and covariance are computed once here, not per replicate."""
     n = len(probabilities)
     if n <= RESAMPLE_ROWS_UP_TO or estimator in ("CC", "ACC", "EMQ"):
-        return probabilities[rng.integers(0, n, n)]
-    # Large sets: only the mean matters to PCC/PACC; draw it from its normal approximation.
+        return lambda rng: probabilities[rng.integers(0, n, n)]
     mean = probabilities.mean(axis=0)
     covariance = np.cov(probabilities, rowvar=False) / n
-    drawn = rng.multivariate_normal(mean, covariance, check_valid="ignore")
-    return np.clip(drawn, 0, None)[None, :]
+
+    def draw(rng: np.random.Generator) -> np.ndarray:
+        drawn = rng.multivariate_normal(mean, covariance, check_valid="ignore")
+        return np.clip(drawn, 0, None)[None, :]
+
+    return draw
 
 
 def _known_error(parts: list[Part], error: ModelError | None) -> ModelError:
@@ -163,14 +172,18 @@ def _known_error(parts: list[Part], error: ModelError | None) -> ModelError:
     return ModelError(classes, np.zeros(0, int), np.zeros((0, len(classes))))
 
 
-def _resample(part: Part, rng: np.random.Generator, estimator: str):
+def _part_resampler(part: Part, estimator: str) -> Resampler | None:
+    """The resampler of a part's model-classified issues (None without any)."""
+    return _resampler(part.probabilities, estimator) if len(part.probabilities) else None
+
+
+def _resample(part: Part, rng: np.random.Generator, resample: Resampler | None):
     """One bootstrap replicate of a part's issues: its human counts (multinomial) and the
-    model-classified issues' probabilities (None without any)."""
+    model-classified issues' probabilities (None without any). The human counts are drawn
+    first: the order of the draws is fixed, so the intervals stay reproducible."""
     n_human = int(part.human.sum())
     human = rng.multinomial(n_human, part.human / n_human) if n_human else part.human
-    if not len(part.probabilities):
-        return human, None
-    return human, _resampled_probabilities(part.probabilities, rng, estimator)
+    return human, (resample(rng) if resample is not None else None)
 
 
 def _shares(
@@ -196,8 +209,9 @@ def estimate_part(
     error = _known_error([part], error)
     point = _shares(part, part.human, part.probabilities, error, estimator)
     draws = np.empty((replicates, len(error.classes)))
+    resample = _part_resampler(part, estimator)
     for b in range(replicates):
-        human, rows = _resample(part, rng, estimator)
+        human, rows = _resample(part, rng, resample)
         draws[b] = _shares(part, human, rows, error.resample(rng) if n_model else error, estimator)
     tail = (1 - confidence) / 2
     low, high = np.quantile(draws, [tail, 1 - tail], axis=0)
@@ -286,8 +300,9 @@ def joint_draws(
     error = _known_error(listed, error)
     points = np.array([_shares(p, p.human, p.probabilities, error, estimator) for p in listed])
     draws = np.empty((replicates, len(listed), len(error.classes)))
+    resamplers = [_part_resampler(part, estimator) for part in listed]
     for b in range(replicates):
-        resampled = [_resample(part, rng, estimator) for part in listed]
+        resampled = [_resample(p, rng, r) for p, r in zip(listed, resamplers, strict=True)]
         shared = error.resample(rng)
         for g, (part, (human, rows)) in enumerate(zip(listed, resampled, strict=True)):
             draws[b, g] = _shares(part, human, rows, shared, estimator)

@@ -4,9 +4,10 @@ Wilson intervals (statsmodels), chi-square and Cramér's V (scipy), Kaplan–Mei
 proportional hazards (lifelines), Kruskal–Wallis, Spearman, Mann–Whitney, the bootstrap and the
 binomial test (scipy), Dunn's post-hoc test (scikit-posthocs), Mann–Kendall (pymannkendall) and
 multiple-comparison correction (statsmodels). Computed here: the Gini coefficient and the top-k
-share (one line each), epsilon² (H / (n - 1)), Cramér's V of many bootstrap resamples at once,
-the Fisher-z interval of Spearman's rho, Cliff's delta (from a rank sum) and the Cox–Stuart
-pairing.
+share (one line each), epsilon² (H / (n - 1)), the Fisher-z interval of Spearman's rho, Cliff's
+delta (from a rank sum), the Cox–Stuart pairing, and the bootstrap distributions of Cramér's V,
+epsilon² and Cliff's delta from counts of scipy's own resamples (`bootstrap_counts`: the same
+intervals as scipy.stats.bootstrap, in bounded memory).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, fields
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -85,33 +87,67 @@ def adjust(p_values: Sequence[float], method: str = "holm") -> np.ndarray:
     return adjusted
 
 
-def bootstrap_interval(
-    samples: Sequence[np.ndarray], statistic: Callable[..., np.ndarray], paired: bool = False
-) -> tuple[float | None, float | None]:
-    """The 95% percentile-bootstrap interval of `statistic` (scipy.stats.bootstrap).
-
-    `statistic(*samples, axis=-1)` computes one value per resample along the last axis (all
-    resamples in one call: thousands of scipy calls would cost seconds). Independent samples
-    are resampled each within itself (a stratified bootstrap, group sizes fixed); paired
-    samples together. None, None when the data cannot vary.
-    """
-    with warnings.catch_warnings():
-        # A resample without variation has no statistic; scipy says so with a warning.
-        warnings.simplefilter("ignore", RuntimeWarning)
-        warnings.simplefilter("ignore", scipy_stats.DegenerateDataWarning)
-        result = scipy_stats.bootstrap(
-            tuple(samples),
-            statistic,
-            n_resamples=BOOTSTRAP_RESAMPLES,
-            paired=paired,
-            vectorized=True,
-            method="percentile",
-            rng=np.random.default_rng(BOOTSTRAP_SEED),
-        )
-    low, high = result.confidence_interval
+def _finite(interval) -> tuple[float | None, float | None]:
+    low, high = interval
     if not (np.isfinite(low) and np.isfinite(high)):
         return None, None
     return float(low), float(high)
+
+
+# Resampled rows are counted this many resamples at a time: scipy.stats.bootstrap holds every
+# resample of every observation at once (500 copies of a million-issue column: gigabytes).
+RESAMPLE_CHUNK = 20
+
+
+def bootstrap_counts(
+    codes: Sequence[np.ndarray],
+    size: int,
+    resamples: int = BOOTSTRAP_RESAMPLES,
+    seed: int = BOOTSTRAP_SEED,
+    batch: int | None = None,
+) -> list[np.ndarray]:
+    """Per sample, how often each code (an integer below `size`) occurs in each of `resamples`
+    bootstrap resamples: a (resamples, size) array each.
+
+    The resamples are exactly the ones scipy.stats.bootstrap draws with
+    `rng=np.random.default_rng(seed)` and `batch` (the same calls, in the same order: per
+    batch, each sample's indices in turn), so a statistic computed from these counts gives
+    scipy's bootstrap distribution, in memory that does not grow with the number of
+    resamples. Only statistics of the values' counts (ranks, contingency tables) can use it.
+    """
+    rng = np.random.default_rng(seed)
+    counts = [np.zeros((resamples, size), dtype=np.int64) for _ in codes]
+    batch = batch or resamples
+    for start in range(0, resamples, batch):
+        stop = min(start + batch, resamples)
+        for sample, total in zip(codes, counts, strict=True):
+            # Drawing a batch's rows in chunks draws the same numbers as in one call.
+            for first in range(start, stop, RESAMPLE_CHUNK):
+                rows = min(RESAMPLE_CHUNK, stop - first)
+                drawn = sample[rng.integers(0, len(sample), (rows, len(sample)))]
+                drawn += (np.arange(rows) * size)[:, None]
+                tally = np.bincount(drawn.ravel(), minlength=rows * size)
+                total[first : first + rows] = tally.reshape(rows, size)
+    return counts
+
+
+def percentile_interval(
+    samples: Sequence[np.ndarray], distribution: np.ndarray, confidence: float = 0.95
+) -> tuple[float | None, float | None]:
+    """scipy.stats.bootstrap's percentile interval of a bootstrap `distribution` computed
+    elsewhere (bootstrap_counts): scipy computes it, so it is the interval scipy gives."""
+    with warnings.catch_warnings():
+        # A resample without variation has no statistic; scipy says so with a warning.
+        warnings.simplefilter("ignore", scipy_stats.DegenerateDataWarning)
+        result = scipy_stats.bootstrap(
+            tuple(samples),
+            np.mean,  # not called: there is nothing left to resample
+            n_resamples=0,
+            bootstrap_result=SimpleNamespace(bootstrap_distribution=distribution),
+            confidence_level=confidence,
+            method="percentile",
+        )
+    return _finite(result.confidence_interval)
 
 
 def proportions(counts: pd.Series, alpha: float = ALPHA) -> pd.DataFrame:
@@ -145,7 +181,10 @@ def independence_test(table: pd.DataFrame) -> StatResult:
         )
     observed = table.to_numpy()
     result = scipy_stats.chi2_contingency(observed, correction=False)
-    low, high = bootstrap_interval(_observations(observed), _cramers_v(observed.shape), True)
+    # A paired bootstrap of (row, column) observations is a bootstrap of their cells.
+    cells = np.repeat(np.arange(observed.size), observed.ravel().astype(int))
+    (counts,) = bootstrap_counts([cells], observed.size)
+    low, high = percentile_interval([cells], _cramers_v(counts, observed.shape))
     return StatResult(
         test="chi-square independence",
         statistic=float(result.statistic),
@@ -159,32 +198,19 @@ def independence_test(table: pd.DataFrame) -> StatResult:
     )
 
 
-def _observations(table: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """A contingency table back as one (row, column) pair per observation, for resampling."""
-    rows, columns = np.indices(table.shape)
-    counts = table.ravel().astype(int)
-    return np.repeat(rows.ravel(), counts), np.repeat(columns.ravel(), counts)
-
-
-def _cramers_v(shape: tuple[int, int]) -> Callable[..., np.ndarray]:
-    """Cramér's V of each resample of (row, column) pairs, all at once: chi-square from the
-    resampled tables' observed and expected counts (zero cells of a resample add nothing)."""
+def _cramers_v(counts: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """Cramér's V of each resample's contingency table (a row of cell counts) at once:
+    chi-square from its observed and expected counts (zero cells of a resample add nothing)."""
     n_rows, n_columns = shape
-
-    def statistic(rows: np.ndarray, columns: np.ndarray, axis: int = -1) -> np.ndarray:
-        cells = np.atleast_2d(rows.astype(int) * n_columns + columns.astype(int))
-        counts = np.stack([np.bincount(c, minlength=n_rows * n_columns) for c in cells])
-        tables = counts.reshape(-1, n_rows, n_columns).astype(float)
-        n = tables.sum(axis=(1, 2))
-        expected = tables.sum(axis=2)[:, :, None] * tables.sum(axis=1)[:, None, :]
-        expected /= n[:, None, None]
-        squares = np.divide(
-            (tables - expected) ** 2, expected, out=np.zeros_like(tables), where=expected > 0
-        )
-        chi2 = squares.sum(axis=(1, 2))
-        return np.sqrt(chi2 / (n * (min(shape) - 1))).reshape(rows.shape[:-1])
-
-    return statistic
+    tables = counts.reshape(-1, n_rows, n_columns).astype(float)
+    n = tables.sum(axis=(1, 2))
+    expected = tables.sum(axis=2)[:, :, None] * tables.sum(axis=1)[:, None, :]
+    expected /= n[:, None, None]
+    squares = np.divide(
+        (tables - expected) ** 2, expected, out=np.zeros_like(tables), where=expected > 0
+    )
+    chi2 = squares.sum(axis=(1, 2))
+    return np.sqrt(chi2 / (n * (min(shape) - 1)))
 
 
 def sparse_cells(table: pd.DataFrame) -> float:
@@ -332,7 +358,7 @@ def kruskal(values: pd.Series, groups: pd.Series) -> StatResult:
         raise NotEnoughDataError("Kruskal–Wallis is undefined when every value is the same")
     result = scipy_stats.kruskal(*samples)
     n = sum(len(s) for s in samples)
-    low, high = bootstrap_interval(samples, _epsilon_squared)
+    low, high = _epsilon_squared_interval(samples)
     return StatResult(
         test="Kruskal–Wallis",
         statistic=float(result.statistic),
@@ -346,10 +372,43 @@ def kruskal(values: pd.Series, groups: pd.Series) -> StatResult:
     )
 
 
-def _epsilon_squared(*samples: np.ndarray, axis: int = -1) -> np.ndarray:
-    """Epsilon², H / (n - 1) (Tomczak & Tomczak 2014), along `axis`."""
-    n = sum(s.shape[axis] for s in samples)
-    return scipy_stats.kruskal(*samples, axis=axis).statistic / (n - 1)
+def _epsilon_squared_interval(samples: list[np.ndarray]) -> tuple[float | None, float | None]:
+    """The percentile-bootstrap interval of epsilon², H / (n - 1) (Tomczak & Tomczak 2014),
+    each group resampled within itself: H of each resample from its counts of each value."""
+    distinct, codes = np.unique(np.concatenate(samples), return_inverse=True)
+    parts = np.split(codes, np.cumsum([len(s) for s in samples])[:-1])
+    counts = bootstrap_counts(parts, len(distinct))
+    return percentile_interval(samples, _epsilon_squared(counts, [len(s) for s in samples]))
+
+
+def _epsilon_squared(counts: list[np.ndarray], sizes: list[int]) -> np.ndarray:
+    """Epsilon² of each resample, from each group's counts of each value (value order): the
+    numbers scipy.stats.kruskal computes from the resampled values, in the same operations.
+    Rank sums are sums of half-integers below 2^53, so they are exact in any order."""
+    total = sum(counts)
+    start = np.cumsum(total, axis=1) - total  # sorted position of each value's first copy
+    ranks = (start + 1).astype(float) + (total.astype(float) - 1) / 2  # average ranks
+    n = sum(sizes)
+    ssbn = sum(
+        (part * ranks).sum(axis=1) ** 2 / size for part, size in zip(counts, sizes, strict=True)
+    )
+    h = 12.0 / (n * (n + 1)) * ssbn - 3 * (n + 1)
+    with np.errstate(divide="ignore", invalid="ignore"):  # a resample of one value has no H
+        return h / _tie_correction(total, start, n) / (n - 1)
+
+
+def _tie_correction(total: np.ndarray, start: np.ndarray, n: int) -> np.ndarray:
+    """scipy's tie correction of each resample, 1 - sum(t^3 - t) / (n^3 - n), summed over
+    the same array scipy sums (each tie count at its first sorted position, zeros elsewhere),
+    so that the floating-point sum is the same; RESAMPLE_CHUNK resamples at a time."""
+    correction = np.empty(len(total))
+    for first in range(0, len(total), RESAMPLE_CHUNK):
+        part = slice(first, first + RESAMPLE_CHUNK)
+        rows, values = np.nonzero(total[part])
+        ties = np.zeros((len(total[part]), n))
+        ties[rows, start[part][rows, values]] = total[part][rows, values]
+        correction[part] = 1 - np.sum(ties**3 - ties, axis=-1) / (n**3 - n)
+    return correction
 
 
 def dunn(values: pd.Series, groups: pd.Series, order: Sequence[str]) -> pd.DataFrame:
@@ -520,6 +579,16 @@ def _cliffs_delta(a: np.ndarray, b: np.ndarray, axis: int = -1) -> np.ndarray:
     return 2 * u_a / (n_a * n_b) - 1
 
 
+def _cliffs_delta_of_counts(in_a: np.ndarray, in_b: np.ndarray) -> np.ndarray:
+    """Cliff's delta of each resample from its counts of each value (value order): U of `a`
+    counts the b values below each a value, ties half. The halves and counts are exact, so
+    this is the number `_cliffs_delta` computes from the resampled values' ranks."""
+    below = np.cumsum(in_b, axis=1) - in_b
+    u_a = (in_a * (below + in_b / 2)).sum(axis=1)
+    n_a, n_b = int(in_a[0].sum()), int(in_b[0].sum())
+    return 2 * u_a / (n_a * n_b) - 1
+
+
 def mann_whitney(
     a: pd.Series, b: pd.Series, resamples: int = 1000, seed: int = 0
 ) -> IntervalResult:
@@ -533,16 +602,11 @@ def mann_whitney(
     if len(x) < 2 or len(y) < 2 or np.unique(np.concatenate([x, y])).size < 2:
         raise NotEnoughDataError("a Mann–Whitney test needs 2 values per group that vary")
     test = scipy_stats.mannwhitneyu(x, y, alternative="two-sided")
-    interval = scipy_stats.bootstrap(
-        (x, y),
-        _cliffs_delta,
-        n_resamples=resamples,
-        vectorized=True,
-        batch=50,
-        confidence_level=1 - ALPHA,
-        method="percentile",
-        rng=np.random.default_rng(seed),
-    ).confidence_interval
+    distinct, codes = np.unique(np.concatenate([x, y]), return_inverse=True)
+    in_x, in_y = bootstrap_counts(
+        [codes[: len(x)], codes[len(x) :]], len(distinct), resamples, seed, batch=50
+    )
+    low, high = percentile_interval([x, y], _cliffs_delta_of_counts(in_x, in_y), 1 - ALPHA)
     return IntervalResult(
         test="Mann–Whitney U",
         statistic=float(test.statistic),
@@ -550,10 +614,10 @@ def mann_whitney(
         n=len(x) + len(y),
         effect=float(_cliffs_delta(x, y)),
         effect_name="Cliff's delta",
-        effect_low=float(interval.low),
-        effect_high=float(interval.high),
-        ci_low=float(interval.low),
-        ci_high=float(interval.high),
+        effect_low=low,
+        effect_high=high,
+        ci_low=low,
+        ci_high=high,
     )
 
 

@@ -23,12 +23,15 @@ from pathlib import Path
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
+def runs_as_formula(value: object) -> bool:
+    """Whether a spreadsheet would run this cell as a formula."""
+    return isinstance(value, str) and value.startswith(FORMULA_STARTS)
+
+
 def neutralize_formula(value: object) -> object:
     """A text cell that a spreadsheet would run as a formula, prefixed with `'`; any other
     value as it is."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
+    return "'" + value if runs_as_formula(value) else value
 
 
 def restore_formula(text: str) -> str:

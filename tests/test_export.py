@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from analysis import queries
+from analysis import export, queries
 from analysis.export import TABLES, ExportError, agreement, export_dataset, validate_package
 from miner.store import save_study_metadata
 from mlissues.cli import main
@@ -130,6 +130,26 @@ def test_datapackage_validates_and_catches_a_broken_file(exported, tmp_path):
     no_such_issue = _broken_copy(folder, tmp_path, "people", lambda line: "1" + line)
     with pytest.raises(ExportError, match="violates the foreign key"):
         validate_package(no_such_issue)
+
+
+def test_keys_are_checked_on_every_row_not_only_frictionless_sample(
+    exported, tmp_path, monkeypatch
+):
+    _, folder = exported
+    monkeypatch.setattr(export, "VALIDATED_ROWS", 1)  # frictionless reads the first row only
+    validate_package(folder / "datapackage.json")
+    second = (folder / "people.csv").read_text().splitlines()[2]
+    repeated = _broken_copy(folder, tmp_path, "people", lambda line: second)
+    with pytest.raises(ExportError, match=r"people\.csv line 3: its primary key is missing"):
+        validate_package(repeated)
+    lines = (folder / "labels.csv").read_text().splitlines()
+    dangling = tmp_path / "dangling"
+    dangling.mkdir()
+    for path in folder.iterdir():
+        (dangling / path.name).write_bytes(path.read_bytes())
+    (dangling / "labels.csv").write_text("\n".join([*lines, "999999,bug"]) + "\n")
+    with pytest.raises(ExportError, match=f"labels.csv line {len(lines) + 1} violates the foreign"):
+        validate_package(dangling / "datapackage.json")
 
 
 def test_datasheet_and_package_take_what_the_study_file_states(tmp_path):
