@@ -29,6 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.measure import aligned  # noqa: E402
 from db.engine import open_database  # noqa: E402
 from miner.corpus import iter_jsonl, repo_dirs  # noqa: E402
 from miner.crawl import CrawlOptions, RepositorySpec, crawl_all  # noqa: E402
@@ -128,8 +129,7 @@ def table(result: dict) -> str:
         ("machine", result["machine"]),
         ("load average (1 min) after the runs", result["load_average_1min_after"]),
     ]  # fmt: skip
-    width = max(len(name) for name, _ in rows)
-    return "\n".join(f"{name.ljust(width)}  {value}" for name, value in rows)
+    return aligned(rows)
 
 
 def main() -> None:

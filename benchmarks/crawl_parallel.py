@@ -37,6 +37,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.measure import aligned  # noqa: E402
 from db.engine import open_database  # noqa: E402
 from miner.corpus import iter_jsonl, repo_dirs  # noqa: E402
 from miner.crawl import CrawlOptions, RepositorySpec  # noqa: E402
@@ -188,8 +189,7 @@ def table(result: dict) -> str:
         ("database", result["database"]),
         ("load average (1 min) after", result["load_average_1min_after"]),
     ]  # fmt: skip
-    width = max(len(name) for name, _ in rows)
-    return "\n".join(f"{name.ljust(width)}  {value}" for name, value in rows)
+    return aligned(rows)
 
 
 def main() -> None:

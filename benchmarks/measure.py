@@ -58,3 +58,9 @@ def write_result(result: dict, out: Path, text: str) -> None:
     out.write_text(json.dumps(result, indent=2) + "\n")
     print(text)
     print(f"written to {out.relative_to(ROOT) if out.is_relative_to(ROOT) else out}")
+
+
+def aligned(rows: list[tuple[str, object]]) -> str:
+    """(name, value) rows as a two-column plain-text table, names left-aligned."""
+    width = max(len(name) for name, _ in rows)
+    return "\n".join(f"{name.ljust(width)}  {value}" for name, value in rows)

@@ -26,7 +26,14 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.corpus_db import LABELS, corpus_database
-from benchmarks.measure import ROOT, load_average, machine, run_mlissues, write_result
+from benchmarks.measure import (
+    ROOT,
+    aligned,
+    load_average,
+    machine,
+    run_mlissues,
+    write_result,
+)
 from benchmarks.synthetic_db import replicate
 
 CACHE = ROOT / "data" / "scale"
@@ -92,8 +99,7 @@ def table(result: dict) -> str:
                                                 f"{result['load_after']}"),
         ("machine", result["machine"]),
     ]  # fmt: skip
-    width = max(len(name) for name, _ in rows)
-    return "\n".join(f"{name.ljust(width)}  {value}" for name, value in rows)
+    return aligned(rows)
 
 
 def main() -> None:

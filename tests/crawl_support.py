@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import gzip
 import json
+import signal
+import subprocess
+import time
 from datetime import date, timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from db import schema
 from db.engine import open_database
 from miner.crawl import CrawlOptions, RepositorySpec, crawl_all
+from miner.fake_github import FakeGitHub
 from miner.transport import GitHubClient, RetryPolicy
 
 # Waits shrunk so that rate-limit and retry tests take milliseconds, not minutes.
@@ -179,3 +184,20 @@ def keyset_requests(stamps: list[str], per_page: int) -> int:
         if len(listing) <= per_page and (len(page) < per_page or newest == since):
             return requests
         since = newest
+
+
+def kill_after(api: FakeGitHub, command: list[str], requests: int, extra: float) -> int | None:
+    """Start the crawl, SIGKILL it `requests` requests (+ `extra` s) later; its exit status."""
+    target = api.stats.requests + requests
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while api.stats.requests < target and process.poll() is None:
+        if time.monotonic() > deadline:
+            process.kill()
+            pytest.fail("the crawl made no progress")
+        time.sleep(0.002)
+    time.sleep(extra)
+    if process.poll() is None:
+        process.send_signal(signal.SIGKILL)
+    process.wait()
+    return process.returncode

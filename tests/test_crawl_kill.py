@@ -11,12 +11,11 @@ import random
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
 
 from miner.fake_github import FakeGitHub
-from tests.crawl_support import count, crawl, dump
+from tests.crawl_support import count, crawl, dump, kill_after
 
 REPO = "pytorch/pytorch"
 PER_PAGE = 25
@@ -28,23 +27,6 @@ def _command(db_url: str, api_url: str) -> list[str]:
         sys.executable, "-m", "mlissues", "-q", "crawl", REPO, "--db", db_url,
         "--api-url", api_url, "--token", "t", "--events", "--per-page", str(PER_PAGE),
     ]  # fmt: skip
-
-
-def _kill_after(api: FakeGitHub, command: list[str], requests: int, extra: float) -> int | None:
-    """Start the crawl, SIGKILL it `requests` requests (+ `extra` s) later; its exit status."""
-    target = api.stats.requests + requests
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 60
-    while api.stats.requests < target and process.poll() is None:
-        if time.monotonic() > deadline:
-            process.kill()
-            pytest.fail("the crawl made no progress")
-        time.sleep(0.002)
-    time.sleep(extra)
-    if process.poll() is None:
-        process.send_signal(signal.SIGKILL)
-    process.wait()
-    return process.returncode
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +48,7 @@ def test_sigkill_at_random_moments_then_resume_equals_a_clean_crawl(db_url, stan
     command = _command(db_url, api.url)
     killed, partial = 0, 0
     for _ in range(6):
-        status = _kill_after(api, command, rng.randint(1, total // 5), rng.random() * DELAY)
+        status = kill_after(api, command, rng.randint(1, total // 5), rng.random() * DELAY)
         killed += status == -signal.SIGKILL
         issues, comments = count(db_url, "issues"), count(db_url, "comments")
         partial += 0 < issues + comments < 631 + 627

@@ -15,7 +15,7 @@ from click.testing import CliRunner
 
 from miner.fake_github import FakeGitHub
 from mlissues.cli import main
-from tests.crawl_support import by_name, crawl
+from tests.crawl_support import by_name, crawl, kill_after
 
 PER_PAGE = 25
 KERAS = "keras-team/keras"
@@ -128,22 +128,6 @@ def test_a_failing_repository_does_not_stop_the_others(db_url, corpus, tmp_path)
     assert by_name(db_url) == expected
 
 
-def _kill_after(api: FakeGitHub, command: list[str], requests: int, extra: float) -> int | None:
-    target = api.stats.requests + requests
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 60
-    while api.stats.requests < target and process.poll() is None:
-        if time.monotonic() > deadline:
-            process.kill()
-            pytest.fail("the crawl made no progress")
-        time.sleep(0.002)
-    time.sleep(extra)
-    if process.poll() is None:
-        process.send_signal(signal.SIGKILL)
-    process.wait()
-    return process.returncode
-
-
 @pytest.mark.slow
 def test_sigkill_during_a_parallel_crawl_then_resume_equals_a_clean_crawl(db_url, corpus, tmp_path):
     clean = f"sqlite:///{tmp_path / 'clean.db'}"
@@ -155,7 +139,7 @@ def test_sigkill_during_a_parallel_crawl_then_resume_equals_a_clean_crawl(db_url
         command = _command(db_url, api.url, "a", "b")
         killed = 0
         for _ in range(4):
-            status = _kill_after(api, command, rng.randint(2, total // 3), rng.random() * delay)
+            status = kill_after(api, command, rng.randint(2, total // 3), rng.random() * delay)
             killed += status == -signal.SIGKILL
         finished = subprocess.run(command, capture_output=True, text=True, timeout=120)
     assert finished.returncode == 0, finished.stderr
