@@ -58,9 +58,8 @@ def figures(
     db_url: str, model_version: str | None, estimator: str, correction: str, out_dir: Path
 ) -> None:
     """Regenerate every study figure, tables.md, tests.csv and an HTML report from the database."""
-    from analysis.queries import UnknownModelError
+    from analysis.queries import EmptyStudyError, UnknownModelError
     from analysis.report import build_report
-    from analysis.results import EmptyStudyError
 
     engine = open_for_cli(db_url)
     with user_errors(EmptyStudyError, UnknownModelError):
@@ -99,8 +98,7 @@ def export(
         export_dataset,
         read_login_key,
     )
-    from analysis.queries import UnknownModelError
-    from analysis.results import EmptyStudyError
+    from analysis.queries import EmptyStudyError, UnknownModelError
 
     with user_errors(MissingLoginKeyError):
         key = read_login_key(login_key) if pseudonymize_logins else None

@@ -154,6 +154,18 @@ class UnknownModelError(ValueError):
     """The requested model has no predictions in the database."""
 
 
+class EmptyStudyError(ValueError):
+    """The database holds no issues to analyse."""
+
+
+def require_issues(data: StudyData) -> None:
+    if data.issues.empty:
+        raise EmptyStudyError(
+            "the database holds no issues; load some first "
+            "(mlissues crawl OWNER/REPO, or mlissues import-study makkouk DIR)"
+        )
+
+
 def model_coverage(engine: Engine) -> pd.DataFrame:
     """Every model with predictions: version, issues classified, newest prediction time."""
     p = schema.predictions

@@ -19,8 +19,8 @@ from sqlalchemy.engine import Engine
 from analysis import replication, results, style
 from analysis.figures import FIGURES
 from analysis.formatting import effect_text, format_cell
-from analysis.queries import StudyData, load_study
-from analysis.results import Result, require_issues
+from analysis.queries import StudyData, load_study, require_issues
+from analysis.results import Result
 from analysis.stats import CORRECTIONS
 from db.csvfiles import neutralize_formula
 

@@ -60,10 +60,6 @@ FIXERS_NOTE = (
 COMMENT_BANDS = ((0, "no comments"), (1, "1–2 comments"), (3, "3–9 comments"), (10, "10+ comments"))
 
 
-class EmptyStudyError(ValueError):
-    """The database holds no issues to analyse."""
-
-
 @dataclass
 class Result:
     """Tables, tests and notes of one research question.
@@ -181,14 +177,6 @@ def category_order(categories: pd.Series) -> list[str]:
 def study_groups(data: StudyData) -> list[str]:
     """The study groups of the database's issues (repositories.group_name), sorted."""
     return sorted(str(g) for g in data.issues["study_group"].dropna().unique())
-
-
-def require_issues(data: StudyData) -> None:
-    if data.issues.empty:
-        raise EmptyStudyError(
-            "the database holds no issues; load some first "
-            "(mlissues crawl OWNER/REPO, or mlissues import-study makkouk DIR)"
-        )
 
 
 def _new(data: StudyData, key: str, title: str) -> Result:

@@ -1,9 +1,10 @@
 """The study's statistics, each a thin wrapper over the library that computes it.
 
-Wilson intervals (statsmodels), chi-square and Cramér's V (scipy), Kaplan–Meier, log-rank and Cox
-proportional hazards (lifelines), Kruskal–Wallis, Spearman, Mann–Whitney, the bootstrap and the
-binomial test (scipy), Dunn's post-hoc test (scikit-posthocs), Mann–Kendall (pymannkendall) and
-multiple-comparison correction (statsmodels). Computed here: the Gini coefficient and the top-k
+Wilson intervals (statsmodels), chi-square and Cramér's V (scipy), Kaplan–Meier and log-rank
+(lifelines), Cox proportional hazards (analysis/cox.py: lifelines' model in whole-array numpy),
+Kruskal–Wallis, Spearman, Mann–Whitney, the bootstrap and the binomial test (scipy), Dunn's
+post-hoc test (scikit-posthocs), Mann–Kendall (pymannkendall) and multiple-comparison correction
+(statsmodels). Computed here: the Gini coefficient and the top-k
 share (one line each), epsilon² (H / (n - 1)), the Fisher-z interval of Spearman's rho, Cliff's
 delta (from a rank sum), the Cox–Stuart pairing, and the bootstrap distributions of Cramér's V,
 epsilon² and Cliff's delta from counts of scipy's own resamples (`bootstrap_counts`: the same
@@ -21,14 +22,15 @@ import numpy as np
 import pandas as pd
 import pymannkendall
 import scikit_posthocs
-from lifelines import CoxPHFitter, KaplanMeierFitter
-from lifelines.exceptions import ConvergenceError, ConvergenceWarning
-from lifelines.statistics import multivariate_logrank_test, proportional_hazard_test
+from lifelines import KaplanMeierFitter
+from lifelines.statistics import multivariate_logrank_test
 from lifelines.utils import median_survival_times
 from scipy import stats as scipy_stats
 from scipy.stats.contingency import association, expected_freq
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import proportion_confint
+
+from analysis import cox
 
 ALPHA = 0.05
 # statsmodels' names of the corrections a report may use, with how captions spell them.
@@ -260,37 +262,25 @@ def logrank(durations: pd.Series, groups: pd.Series, observed: pd.Series) -> Sta
 
 def _cox(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, StatResult]]:
     """Cox proportional-hazards fit of `duration` and `event` on every other column of frame:
-    lifelines' summary (one row per covariate) and each covariate's proportional-hazards check."""
+    lifelines' summary columns (one row per covariate) and each covariate's check of
+    proportional hazards (analysis/cox.py)."""
+    covariates = frame.drop(columns=["duration", "event"])
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", ConvergenceWarning)
-            fitter = CoxPHFitter(alpha=ALPHA).fit(frame, duration_col="duration", event_col="event")
-    except (ConvergenceError, ConvergenceWarning) as error:
+        fitted = cox.fit(frame["duration"], frame["event"], covariates)
+    except cox.CoxFitError as error:
         raise NotEnoughDataError(f"the Cox model does not converge ({error})") from None
-    return fitter.summary, _proportional_hazards(fitter, frame)
+    return fitted.summary(ALPHA), _proportional_hazards(fitted, len(frame))
 
 
-def _proportional_hazards(fitter: CoxPHFitter, frame: pd.DataFrame) -> dict[str, StatResult]:
+def _proportional_hazards(fitted: cox.CoxFit, n: int) -> dict[str, StatResult]:
     """Per covariate, the Grambsch–Therneau test of its scaled Schoenfeld residuals against the
-    rank of time (lifelines `proportional_hazard_test`). A small p says the hazard ratio drifts
-    over time, so that one ratio summarises it poorly: read the Kaplan–Meier curves instead.
-    Empty when the residuals cannot be computed (too few events)."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            checked = proportional_hazard_test(fitter, frame, time_transform="rank").summary
-    except (ValueError, ZeroDivisionError, np.linalg.LinAlgError):
-        return {}
+    rank of time. A small p says the hazard ratio drifts over time, so that one ratio
+    summarises it poorly: read the Kaplan–Meier curves instead. Left out where undefined."""
+    checks = zip(fitted.names, fitted.ph_statistic, fitted.ph_p_values(), strict=True)
     return {
-        str(name): StatResult(
-            test=PH_CHECK,
-            statistic=float(row["test_statistic"]),
-            p_value=float(row["p"]),
-            n=len(frame),
-            dof=1.0,
-        )
-        for name, row in checked.iterrows()
-        if np.isfinite(row["p"])
+        name: StatResult(test=PH_CHECK, statistic=float(statistic), p_value=float(p), n=n, dof=1.0)
+        for name, statistic, p in checks
+        if np.isfinite(p)
     }
 
 

@@ -5,6 +5,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -15,6 +18,8 @@ from analysis.export import TABLES, ExportError, agreement, export_dataset, vali
 from miner.store import save_study_metadata
 from mlissues.cli import main
 from tests.analysis_fixtures import PEOPLE, annotation, build_study_db
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")
@@ -254,3 +259,28 @@ def test_every_classified_issue_carries_the_models_decision(exported):
     assert set(issues["model_version"]) == {"test-1"}
     decided = rows[rows["category_source"] == "classifier"]
     assert (decided["category"] == decided["model_category"]).all()
+
+
+def test_descriptor_check_skips_only_the_iri_grammars(exported, tmp_path):
+    """In a fresh process (here jsonschema may be loaded already): a broken descriptor is still
+    refused by jsonschema, which was imported without the rfc3987-syntax grammars."""
+    _, folder = exported
+    broken = tmp_path / "descriptor"
+    broken.mkdir()
+    for path in folder.iterdir():
+        (broken / path.name).write_bytes(path.read_bytes())
+    descriptor = json.loads((folder / "datapackage.json").read_text())
+    descriptor["resources"][0]["schema"]["fields"][0]["type"] = {"not": "a type"}
+    (broken / "datapackage.json").write_text(json.dumps(descriptor))
+    script = (
+        "import sys\n"
+        "from analysis.export import ExportError, validate_package\n"
+        "try:\n"
+        f"    validate_package({str(broken / 'datapackage.json')!r})\n"
+        "except ExportError:\n"
+        "    print('refused', 'jsonschema' in sys.modules, 'rfc3987_syntax' in sys.modules)\n"
+    )
+    ran = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, check=True
+    )
+    assert ran.stdout.split() == ["refused", "True", "False"]

@@ -99,7 +99,7 @@ def _per_group(report, table: str) -> list[tuple[pd.Series, pd.DataFrame]]:
 
 def test_the_group_contrast_opens_the_report(report):
     _, built, _ = report
-    assert built.figures[0].name == "groups_contrast.pdf"
+    assert built.figures[0].name == "groups_contrast.png"
     tables = built.tables.read_text()
     sections = [line for line in tables.splitlines() if line.startswith("## ")]
     assert sections[0] == f"## {groups.TITLE}"
