@@ -1,13 +1,14 @@
 """Cox proportional-hazards regression with Efron's ties, in whole-array numpy.
 
 lifelines' `CoxPHFitter` walks the rows one by one in Python on every Newton step when times
-rarely tie (its "single" mode): about 4 seconds per model of the 34,177 Makkouk et al. bugs,
-most of the time `mlissues figures` spends on statistics. The same partial likelihood, written
-with reverse cumulative sums over the time-sorted rows, takes milliseconds. It keeps lifelines'
-definitions: Efron's approximation for tied times, Wald z and intervals from the inverse
-information, and the Grambsch–Therneau check of proportional hazards on scaled Schoenfeld
-residuals against the rank of event times (`proportional_hazard_test(..., "rank")`), so the
-numbers are lifelines' to the convergence tolerance (tests/test_cox.py fits both).
+rarely tie (its "single" mode): seconds per model of the 34,177 Makkouk et al. bugs, most of
+the time `mlissues figures` spent on statistics. The same partial likelihood, written with
+reverse cumulative sums over the time-sorted rows, takes milliseconds (benchmarks/cox_fits.py
+times both). It keeps lifelines' definitions: Efron's approximation for tied times, Wald z
+and intervals from the inverse information, and the Grambsch–Therneau check of proportional
+hazards on scaled Schoenfeld residuals against the rank of event times
+(`proportional_hazard_test(..., "rank")`), so the numbers are lifelines' to the convergence
+tolerance (tests/test_cox.py fits both).
 
 lifelines stays the reference and does the rest (Kaplan–Meier, log-rank); its refusals are kept
 too: `CoxFitError` where lifelines warns of a covariate without variance, or where Newton's
@@ -73,11 +74,11 @@ class CoxFit:
 @dataclass(frozen=True)
 class _Sorted:
     """Rows sorted by (time, event), as lifelines sorts them. `x` is covariate-major (p × n,
-    each covariate contiguous: the running sums below read memory in order, 2-6 times faster
-    at a million rows). Per event: `start` the first row of its time (where its risk set
-    begins), `tied` how many events share its time, `order` its place among them (0, 1, ...)
-    and `group` the index of its time among the event times; `first` is each event time's
-    first event (events are in time order)."""
+    each covariate contiguous), so that the running sums below read memory in order. Per
+    event: `start` the first row of its time (where its risk set begins), `tied` how many
+    events share its time, `order` its place among them (0, 1, ...) and `group` the index of
+    its time among the event times; `first` is each event time's first event (events are in
+    time order)."""
 
     x: np.ndarray
     event: np.ndarray
