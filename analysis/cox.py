@@ -224,6 +224,8 @@ def fit(durations: pd.Series, events: pd.Series, covariates: pd.DataFrame) -> Co
     time = np.asarray(durations, dtype=float)
     event = np.asarray(events, dtype=bool)
     values = np.asarray(covariates, dtype=float)
+    if not (np.isfinite(time).all() and np.isfinite(values).all()):
+        raise CoxFitError("a duration or covariate is missing or infinite")
     if not event.any():
         raise CoxFitError("no event: the partial likelihood is empty")
     _refuse_low_variance(covariates)

@@ -67,6 +67,8 @@ def test_refusals():
     events = pd.Series([True, True, False, True, True, False])
     with pytest.raises(cox.CoxFitError, match="low variance"):
         cox.fit(durations, events, pd.DataFrame({"x": [1.0] * 6}))
+    with pytest.raises(cox.CoxFitError, match="missing or infinite"):
+        cox.fit(durations.replace(3, np.nan), events, pd.DataFrame({"x": [0.0, 1, 0, 1, 0, 1]}))
     with pytest.raises(cox.CoxFitError, match="no event"):
         cox.fit(durations, events & False, pd.DataFrame({"x": [0.0, 1, 0, 1, 0, 1]}))
     # Every exposed row ends before every other: complete separation, no finite optimum.
