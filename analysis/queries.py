@@ -69,14 +69,25 @@ class StudyData:
         return {source: int(counts.get(source, 0)) for source in SOURCES}
 
     def source_note(self) -> str:
-        """The line every figure and table carries: where its categories came from."""
+        """The line every figure and table carries: where its categories came from, and, when
+        some issues have none, that category views speak only for the ones that do."""
         counts = self.source_counts()
         if self.model_version is None:
-            return f"categories: {counts['human']} human, {counts['none']} not classified"
-        return (
-            f"categories: {counts['human']} human, {counts['classifier']} decided by model "
-            f"{self.model_version}, {counts['none']} not classified"
-        )
+            note = f"categories: {counts['human']} human, {counts['none']} not classified"
+        else:
+            note = (
+                f"categories: {counts['human']} human, {counts['classifier']} decided by model "
+                f"{self.model_version}, {counts['none']} not classified"
+            )
+        if counts["none"]:
+            # A study imported without texts (Makkouk et al.) has categories only where its
+            # own root causes map onto the taxonomy: a selected few, not a sample.
+            covered = 1 - counts["none"] / len(self.issues)
+            note += (
+                f" (category views describe the {covered:.1%} of issues with a category, "
+                "which need not be a sample of the rest)"
+            )
+        return note
 
 
 # --- reading tables -------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import io
 import re
 from datetime import datetime, timedelta
@@ -92,6 +93,17 @@ def two_reports(study, tmp_path_factory):
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
     return folder / "one", build_report(engine, folder / "two")
+
+
+def test_source_note_warns_when_category_views_cover_only_some_issues(study):
+    _, data = study
+    # As in a study imported without texts: only 15 of the 60 issues have a category.
+    sources = data.issues["category_source"].where(data.issues.index < 15, "none")
+    partial = dataclasses.replace(data, issues=data.issues.assign(category_source=sources))
+    assert partial.source_note() == (
+        "categories: 8 human, 7 decided by model test-1, 45 not classified (category views "
+        "describe the 25.0% of issues with a category, which need not be a sample of the rest)"
+    )
 
 
 def test_load_study_counts_sources_and_excludes_pull_requests(study):
