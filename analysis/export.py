@@ -465,10 +465,14 @@ def datasheet(data: StudyData, tables: dict[str, pd.DataFrame], pseudonymized: b
         composition=composition,
         n=len(issues),
         human=counts["human"],
-        classifier=counts["classifier"],
+        decided=(
+            f"{counts['classifier']} decided by model {data.model_version} (every decision, "
+            "abstained or not)"
+            if data.model_version
+            else "none decided by a model (the database holds no model's predictions)"
+        ),
         none=counts["none"],
         unknown_close=int(issues["close_time_unknown"].sum()),
-        model=data.model_version or "none",
         annotators=", ".join(annotators) or "none",
         shared=stats["issues"],
         alpha=alpha,
@@ -514,7 +518,7 @@ changes over time. Created by: {creators}.
 
 Each issue has at most one category from the taxonomy in `taxonomy/system_issues.yaml`
 (15 system-related categories and NSR, not system-related): {human} from humans,
-{classifier} decided by model {model} (every decision, abstained or not), {none} not classified.
+{decided}, {none} not classified.
 Tables: issues, annotations, labels (GitHub labels), people (authors, closers, commenters),
 predictions; `datapackage.json` declares their primary keys and the references to
 issues.issue_id. See data_dictionary.md for every column.

@@ -284,3 +284,10 @@ def test_descriptor_check_skips_only_the_iri_grammars(exported, tmp_path):
         [sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, check=True
     )
     assert ran.stdout.split() == ["refused", "True", "False"]
+
+
+def test_datasheet_of_a_study_without_model_decisions(tmp_path):
+    engine = build_study_db(f"sqlite:///{tmp_path / 'human.db'}", all_human=True)
+    export_dataset(engine, tmp_path / "dataset")
+    sheet = (tmp_path / "dataset" / "datasheet.md").read_text()
+    assert "60 from humans,\nnone decided by a model (the database holds no model's" in sheet
