@@ -166,8 +166,13 @@ crawl_state = Table(
     Column("repository_id", ForeignKey("repositories.id"), primary_key=True),
     Column("endpoint", String(20), primary_key=True, comment="issues, comments or events"),
     Column("since", String(40), comment="updated_at cursor: everything up to it is stored"),
-    Column("next_url", Text, comment="Link rel=next of an unfinished window, for resuming"),
-    Column("etag", String(200), comment="ETag of the first page of the last finished window"),
+    Column(
+        "next_url",
+        Text,
+        comment="events: the rest of an unfinished window; issues/comments, once done: the "
+        "request that ended the run, asked again with etag",
+    ),
+    Column("etag", String(200), comment="ETag of the page that ended the last finished run"),
     Column("status", String(20), nullable=False, default="running"),
     Column("started_at", Timestamp),
     Column("finished_at", Timestamp),
