@@ -11,7 +11,6 @@ import itertools
 from collections.abc import Callable
 from functools import partial
 
-import matplotlib.dates as mdates
 import numpy as np
 import pandas as pd
 from matplotlib import ticker
@@ -565,16 +564,10 @@ def _monthly_lines(axis, table: pd.DataFrame, title: str) -> None:
     axis.set_ylim(bottom=0)
     axis.yaxis.set_major_locator(ticker.MaxNLocator(integer=True))
     axis.set_ylabel("issues per month", fontsize=style.SMALL)
-    _years(axis)
+    style.year_axis(axis)
     style.panel_title(axis, title)
     # Under the plot: series names are long (owner/repository) and the lines fill the plot.
     style.legend(axis, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncols=2)
-
-
-def _years(axis) -> None:
-    locator = mdates.AutoDateLocator(minticks=2, maxticks=7)
-    axis.xaxis.set_major_locator(locator)
-    axis.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
 
 
 def _system_share(axis, monthly: pd.DataFrame) -> None:
@@ -584,7 +577,7 @@ def _system_share(axis, monthly: pd.DataFrame) -> None:
     axis.set_xlim(dates.min(), dates.max())  # the same months as the panels above
     axis.set_ylim(0, 1)
     axis.set_ylabel("share of categorized issues", fontsize=style.SMALL)
-    _years(axis)
+    style.year_axis(axis)
     style.panel_title(axis, "System-related share per month")
 
 

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -108,7 +109,7 @@ class ReplicationData:
 
     def source_note(self) -> str:
         return (
-            f"{len(self.bugs)} bugs of {self.design.study}; fixed = a fixing commit is known, "
+            f"{len(self.bugs):,} bugs of {self.design.study}; fixed = a fixing commit is known, "
             "not merely closed"
         )
 
@@ -416,26 +417,49 @@ def replicate(rep: ReplicationData) -> Result:
 
 @style.styled
 def draw(data: StudyData | None, result: Result) -> Figure:
-    """Monthly percentage of performance bugs among open and among fixed bugs, per framework."""
-    figure, axes = style.new_figure(2, width=11, height=4.2)
+    """Monthly percentage of performance bugs among open and among fixed bugs, per framework,
+    one panel each, column wide."""
     monthly = result.tables["monthly"]
-    for axis, (quantity, column) in zip(
-        axes, ((OPEN_SHARE, "open_share"), (FIXED_SHARE, "fixed_share")), strict=True
-    ):
-        if monthly.empty:
-            style.empty_panel(axis, "no repository of the study has a trend window")
-            continue
-        for (repository, part), look in zip(
-            monthly.groupby("repository"), style.styles(), strict=False
-        ):
-            test = result.tests.get(_test_name("trend", quantity, repository, "Cox–Stuart"))
-            p = f"Cox–Stuart p = {test.p_value:.2g}" if test else "Cox–Stuart not computed"
-            months = pd.PeriodIndex(part["month"], freq="M").to_timestamp()
-            axis.plot(months, part[column], label=f"{repository} ({p})", **look)
-        axis.set_ylabel(quantity)
-        axis.legend(loc="upper left")
-    style.caption(figure, result.source_note)
-    return figure
+    panels: list[style.Panel] = []
+    if not monthly.empty:
+        panels = [
+            (2.0, partial(_trend_panel, monthly=monthly, result=result, column=column, title=title))
+            for column, title in (
+                ("open_share", "Performance bugs among open bugs"),
+                ("fixed_share", "Performance bugs among fixed bugs"),
+            )
+        ]
+    windows = "; ".join(f"{r} {start} to {end}" for r, (start, end) in _windows(result))
+    text = (
+        f"{result.source_note}; shares at each month's start (open bugs then, bugs fixed before "
+        f"it); months: {windows}; p: one-sided Cox–Stuart test of an increasing trend, "
+        "unadjusted as the study reports it (adjusted in tables.md)"
+    )
+    return style.column_figure(panels, "no repository of the study has a trend window", text)
+
+
+def _windows(result: Result) -> list[tuple[str, tuple[str, str]]]:
+    """Each repository's trend window (first and last month) in the monthly table."""
+    monthly = result.tables["monthly"]
+    return [
+        (str(repository), (str(part["month"].min()), str(part["month"].max())))
+        for repository, part in monthly.groupby("repository")
+    ]
+
+
+def _trend_panel(axis, monthly: pd.DataFrame, result: Result, column: str, title: str) -> None:
+    quantity = OPEN_SHARE if column == "open_share" else FIXED_SHARE
+    series = monthly.groupby("repository")
+    for (repository, part), look in zip(series, style.styles(), strict=False):
+        test = result.tests.get(_test_name("trend", quantity, repository, "Cox–Stuart"))
+        p = f"p = {test.p_value:.2g}" if test else "test not computed"
+        months = pd.PeriodIndex(part["month"], freq="M").to_timestamp()
+        axis.plot(months, part[column], label=f"{repository} ({p})", linewidth=0.9, **look)
+    axis.set_ylim(bottom=0)
+    axis.set_ylabel("% of the bugs", fontsize=style.SMALL)
+    style.year_axis(axis)
+    style.panel_title(axis, title)
+    style.legend(axis, loc="upper left")
 
 
 def report_entries(engine: Engine) -> dict[str, tuple[Callable, Callable]]:

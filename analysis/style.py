@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import ParamSpec, TypeVar
 
 import matplotlib
+import matplotlib.dates as mdates
 from matplotlib import ticker
 from matplotlib.figure import Figure
 
@@ -73,16 +74,6 @@ def styled(draw: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
-def new_figure(ncols: int = 1, nrows: int = 1, width: float = 11.0, height: float = 4.2):
-    """A figure and its axes (always a flat list); call it inside a @styled function.
-
-    A bare Figure, not pyplot: no GUI backend, no global figure registry; saving renders
-    through Agg (PNG) and the PDF backend, the same on every machine.
-    """
-    figure = Figure(figsize=(width, height), layout="constrained")
-    return figure, figure.subplots(nrows, ncols, squeeze=False).ravel().tolist()
-
-
 def styles() -> Iterator[dict]:
     """Colour and line style pairs for many series: 8 colours, then the next line style."""
     for linestyle, color in itertools.product(LINESTYLES, OKABE_ITO):
@@ -123,6 +114,13 @@ def column_figure(panels: Sequence[Panel], nothing: str, text: str) -> Figure:
         draw(axis)
     caption(figure, text, CAPTION_SIZE)
     return figure
+
+
+def year_axis(axis) -> None:
+    """A time axis labelled by year (month and day only where the span is short)."""
+    locator = mdates.AutoDateLocator(minticks=2, maxticks=7)
+    axis.xaxis.set_major_locator(locator)
+    axis.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
 
 
 def panel_title(axis, text: str) -> None:

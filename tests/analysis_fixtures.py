@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.text import Text
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
@@ -178,3 +180,22 @@ def add_close_events(engine: Engine) -> None:
                 "issue": {"number": row.number},
             }
             save_events(connection, row.repository_id, [event], PROVENANCE)
+
+
+def text_outside(figure) -> list[str]:
+    """What reaches past the figure's edges: a panel with everything it draws (title, labels,
+    tick labels, legend), or a text of the figure itself (the caption)."""
+    canvas = FigureCanvasAgg(figure)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    bounds = figure.bbox.padded(1)
+    drawn = {f"panel {a.get_title(loc='left')!r}": a.get_tightbbox(renderer) for a in figure.axes}
+    in_panels = {id(text) for axis in figure.axes for text in axis.findobj(Text)}
+    for text in figure.findobj(Text):
+        if id(text) not in in_panels and text.get_visible() and text.get_text().strip():
+            drawn[text.get_text()[:40]] = text.get_window_extent(renderer)
+    return [
+        name
+        for name, box in drawn.items()
+        if not (bounds.contains(box.x0, box.y0) and bounds.contains(box.x1, box.y1))
+    ]

@@ -12,8 +12,6 @@ import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.text import Text
 from sqlalchemy import select
 
 from analysis import groups, queries, results, stats
@@ -22,7 +20,7 @@ from analysis.report import build_report, tables_markdown
 from db import open_database, schema
 from miner.store import save_study_metadata
 from mlissues.cli import main
-from tests.analysis_fixtures import START, annotation, build_study_db, prediction
+from tests.analysis_fixtures import START, annotation, build_study_db, prediction, text_outside
 
 LATER = START.replace(year=2022)
 
@@ -463,25 +461,6 @@ def test_placeholder_author_association_is_unknown_not_zero(thin):
 # --- figures and tables a reader reads ------------------------------------------------------
 
 
-def _text_outside(figure) -> list[str]:
-    """What reaches past the figure's edges: a panel with everything it draws (title, labels,
-    tick labels, legend), or a text of the figure itself (the caption)."""
-    canvas = FigureCanvasAgg(figure)
-    canvas.draw()
-    renderer = canvas.get_renderer()
-    bounds = figure.bbox.padded(1)
-    drawn = {f"panel {a.get_title(loc='left')!r}": a.get_tightbbox(renderer) for a in figure.axes}
-    in_panels = {id(text) for axis in figure.axes for text in axis.findobj(Text)}
-    for text in figure.findobj(Text):
-        if id(text) not in in_panels and text.get_visible() and text.get_text().strip():
-            drawn[text.get_text()[:40]] = text.get_window_extent(renderer)
-    return [
-        name
-        for name, box in drawn.items()
-        if not (bounds.contains(box.x0, box.y0) and bounds.contains(box.x1, box.y1))
-    ]
-
-
 @pytest.mark.parametrize(
     "name",
     ["groups_contrast", "rq1_frequency", "rq2_time", "rq3_debate", "rq4_people", "rq5_trends"],
@@ -490,7 +469,7 @@ def test_figures_fit_one_column_without_clipped_text_or_empty_panels(study, comp
     for data, by_key in (thin, (study[1], computed)):
         figure = FIGURES[name](data, by_key[name])
         assert figure.get_figwidth() == pytest.approx(3.5)
-        assert _text_outside(figure) == []
+        assert text_outside(figure) == []
         for axis in figure.axes:
             if axis.get_label() != "<colorbar>":
                 assert axis.has_data(), f"{name}: panel {axis.get_title(loc='left')!r} is empty"

@@ -21,7 +21,7 @@ from db import open_database, schema, upsert
 from miner import makkouk
 from miner.store import ensure_repository, save_events, save_issues
 from mlissues.cli import main
-from tests.analysis_fixtures import PROVENANCE, issue
+from tests.analysis_fixtures import PROVENANCE, issue, text_outside
 
 # --- the tests ------------------------------------------------------------------------------
 
@@ -242,7 +242,13 @@ def test_replication_of_a_synthetic_study(tmp_path):
     assert set(tests["group"]) == set(replication.MAKKOUK.windows)
     comments = tests[tests["quantity"] == "comments"]
     assert (comments["effect"] > 0).all()  # performance bugs got more comments
-    assert isinstance(draw(data, outcome), Figure)
+    figure = draw(data, outcome)
+    assert isinstance(figure, Figure) and figure.get_figwidth() == pytest.approx(3.5)
+    assert text_outside(figure) == []  # legible at one column: nothing clipped
+    assert [axis.get_title(loc="left") for axis in figure.axes] == [
+        "Performance bugs among open bugs",
+        "Performance bugs among fixed bugs",
+    ]
 
 
 # --- the real study -------------------------------------------------------------------------
