@@ -537,17 +537,20 @@ def rq5_trends(data: StudyData, result: Result | None = None) -> Figure:
     parts = [
         "months before a repository's first or after its last issue left blank",
         _tested(result, "system-related share per month", "Mann–Kendall trend of the share"),
+        "categories with fewer issues than months not drawn",
         "Mann–Kendall tests per group and category in tables.md",
     ]
     return style.column_figure(panels, NO_CATEGORY, _column_caption(data, parts))
 
 
 def _largest_system(by_category: pd.DataFrame) -> list[str]:
+    """The largest system categories worth a monthly line: at least MIN_GROUP_SIZE issues and
+    one a month on average, since sparser counts draw as spikes between zeros, not a trend."""
     if by_category.empty:
         return []
     nsr = default_taxonomy().default_code
     totals = by_category.drop(columns=[nsr], errors="ignore").sum()
-    totals = totals[totals >= results.MIN_GROUP_SIZE]
+    totals = totals[(totals >= results.MIN_GROUP_SIZE) & (totals >= len(by_category))]
     return list(totals.sort_index().sort_values(ascending=False, kind="stable").index[:CURVES])
 
 

@@ -484,3 +484,20 @@ def test_tables_print_no_nan_none_or_float_noise(two_reports):
     # Every p-value cell of the tests tables is APA style: '< 0.001' or three decimals.
     rows = [line for line in two_reports[1].tables.read_text().splitlines() if "Kruskal" in line]
     assert rows and all(re.search(r"\| (< 0\.001|[01]\.\d{3}) \|", row) for row in rows)
+
+
+def test_trend_figure_draws_no_category_series_sparser_than_one_issue_a_month(study, computed):
+    data, dense = study[1], computed["rq5_trends"]
+
+    def panel_titles(result) -> list[str]:
+        figure = FIGURES["rq5_trends"](data, result)
+        return [axis.get_title(loc="left") for axis in figure.axes]
+
+    assert "Issues per month, 3 largest system categories" in panel_titles(dense)
+    # 12 memory leaks over 30 months: spikes between zeros, not a series to read a trend in.
+    months = pd.period_range("2019-01", periods=30, freq="M")
+    sparse = pd.DataFrame({"MLEAK": [2, 0, 0, 0, 0] * 6, "NSR": [40] * 30}, index=months)
+    thinned = copy.deepcopy(dense)
+    thinned.tables["monthly_by_category"] = sparse
+    assert sparse["MLEAK"].sum() >= results.MIN_GROUP_SIZE
+    assert not any("largest system categories" in t for t in panel_titles(thinned))
