@@ -7,14 +7,19 @@ commenters and closers.
 
 from __future__ import annotations
 
+import csv
 from datetime import datetime, timedelta
+from pathlib import Path
 
+import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.text import Text
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
+from analysis import replication
 from db import open_database, schema, upsert
+from miner import makkouk
 from miner.store import Provenance, ensure_repository, save_comments, save_events, save_issues
 
 START = datetime(2020, 1, 1)
@@ -199,3 +204,58 @@ def text_outside(figure) -> list[str]:
         for name, box in drawn.items()
         if not (bounds.contains(box.x0, box.y0) and bounds.contains(box.x1, box.y1))
     ]
+
+
+# --- a published study's files -------------------------------------------------------------
+
+
+def _write_csv(path: Path, columns: tuple[str, ...], rows: list[dict]) -> None:
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=columns)
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def write_synthetic_study(folder: Path, per_file: int = 16) -> None:
+    """Bugs spread over each framework's window (performance bugs over its second half); a
+    third stay open, every other closed one has a fixing commit; performance bugs are
+    discussed more."""
+    for name, (full_name, subset) in makkouk.FILES.items():
+        first, last = replication.MAKKOUK.windows[full_name]
+        start, end = pd.Timestamp(first), pd.Timestamp(last)
+        if subset == "perf":
+            start += (end - start) / 2
+        step = (end - start) / per_file
+        bugs, fixes = [], []
+        for k in range(per_file):
+            number = 1000 * (subset == "perf") + k + 1
+            opened = (start + step * k + timedelta(hours=k)).to_pydatetime()
+            closed = opened + timedelta(days=5 + 3 * k) if k % 3 else None
+            comments = k % 4 + 2 * (subset == "perf")
+            bugs.append(
+                {
+                    "Issue.ID": number,
+                    "Author": f"user{k % 5}",
+                    "Date.Opened": opened.strftime("%Y-%m-%d %H:%M"),
+                    "Number.of.Comment.s.": comments,
+                    "Date.of.first.comment": opened.strftime("%Y-%m-%d %H:%M"),
+                    "Date.of.last.time.closed": closed.strftime("%Y-%m-%d %H:%M")
+                    if closed
+                    else "Not found",
+                    makkouk.COMMENTERS: str({f"dev{j}": 1 for j in range(comments)}),
+                    "Issue.labels": "No labels",
+                }
+            )
+            if closed and k % 2:
+                commit = (
+                    f"({k:040x}, {closed:%Y-%m-%d %H:%M:%S} +0000, Dev {k}, {k}, 1, {k + 1}, LINK)"
+                )
+                fixes.append(
+                    {
+                        "Issue.ID": number,
+                        "Number.of.issue.solving.commits.found": 1,
+                        makkouk.COMMITS_COLUMN: commit,
+                    }
+                )
+        _write_csv(folder / name, makkouk.COLUMNS, bugs)
+        _write_csv(folder / name.replace("_bugs_", "_fixes_"), makkouk.FIX_COLUMNS, fixes)
