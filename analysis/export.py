@@ -453,6 +453,7 @@ def datasheet(data: StudyData, tables: dict[str, pd.DataFrame], pseudonymized: b
     meta = data.metadata
     return DATASHEET.format(
         title=_stated(meta, "title") if meta.get("title") else DEFAULT_TITLE,
+        description=f"{meta['description']}\n\n" if meta.get("description") else "",
         creators=_stated(meta, "creators"),
         version=_stated(meta, "version"),
         license=_stated(meta, "license"),
@@ -507,10 +508,10 @@ give are marked "not stated".
 - License of the upstream data (GitHub issue texts and metadata): {upstream}.
 
 ## Motivation
-Built to study system-related issues (performance, memory, build, configuration, concurrency,
-hardware, I/O, communication, conversion) in machine-learning frameworks: how often each kind
-occurs, how long it takes to close, how much debate it draws, who handles it, and how that
-changes over time. Created by: {creators}.
+{description}Built to study system-related issues (performance, memory, build, configuration,
+concurrency, hardware, I/O, communication, conversion) in machine-learning frameworks: how often
+each kind occurs, how long it takes to close, how much debate it draws, who handles it, and how
+that changes over time. Created by: {creators}.
 
 ## Composition
 {n} GitHub issues (pull requests excluded):
@@ -605,10 +606,11 @@ def datapackage(tables: dict[str, pd.DataFrame], metadata: dict | None = None) -
         }
         for name in tables
     ]
+    described = [metadata["description"]] if metadata.get("description") else []
     package = {
         "name": "mlissues-system-issues",
         "title": metadata.get("title", "System-related issues in ML frameworks"),
-        "description": f"License of the upstream data: {UPSTREAM_LICENSE}.",
+        "description": " ".join([*described, f"License of the upstream data: {UPSTREAM_LICENSE}."]),
         "resources": resources,
     }
     if metadata.get("version"):

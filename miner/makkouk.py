@@ -43,9 +43,20 @@ from tqdm import tqdm
 
 from db import schema, upsert
 from db.cli import db_option, open_for_cli, progress_enabled, user_errors
-from miner.store import ensure_repository, save_users, utcnow
+from miner.store import ensure_repository, save_study_metadata, save_users, utcnow
 
 SOURCE = "makkouk-icsme2022"
+# What the datasheet says of an imported study unless a study file said it first. Creators,
+# version and license are left unstated: the replication data names none for our export.
+STUDY_METADATA = {
+    "title": "Performance and other bugs of TensorFlow and PyTorch (Makkouk et al., ICSME 2022)",
+    "description": (
+        'Bug-report metadata, without texts, from the public replication data of "An Empirical '
+        'Study on Performance Bugs in Deep Learning Frameworks" (Makkouk, Kim and Chen, ICSME '
+        "2022; repository dlframeworkperfbugs/performance-bugs-in-dl-frameworks), imported with "
+        "mlissues import-study makkouk."
+    ),
+}
 # How the study writes a missing value: no close date (open), no comment, no label.
 MISSING = frozenset({"Not found", "No comments", "No labels", ""})
 COMMENTER_PAIR = re.compile(r"'([^'\\]+)': (\d+)")
@@ -610,6 +621,13 @@ def _forget_previous_import(connection: Connection) -> None:
     connection.execute(delete(schema.study_issues).where(schema.study_issues.c.study == SOURCE))
 
 
+def _describe_study(connection: Connection) -> None:
+    """Title and description of the study, where no study file has given them."""
+    stated = set(connection.execute(select(schema.study_metadata.c.key)).scalars())
+    missing = {key: value for key, value in STUDY_METADATA.items() if key not in stated}
+    save_study_metadata(connection, missing)
+
+
 def import_study(
     engine: Engine, folder: str | Path, page_size: int = 2000, root_causes: bool = True
 ) -> ImportSummary:
@@ -624,6 +642,7 @@ def import_study(
         for start in tqdm(starts, desc=SOURCE, unit=" pages", disable=not progress_enabled()):
             ids |= save_page(connection, issues[start : start + page_size], folder)
         summary = save_root_causes(connection, causes, ids)
+        _describe_study(connection)
     for item in issues:
         key = (item.full_name, item.subset)
         summary.bugs[key] += 1

@@ -162,6 +162,7 @@ def test_datasheet_and_package_take_what_the_study_file_states(tmp_path):
     engine = build_study_db(url, per_repo=5)
     stated = {
         "title": "System issues in two frameworks",
+        "description": "Issues of two frameworks, one ML and one web, compared.",
         "creators": ["Ada Lovelace (Example University)", "Bob Byte"],
         "version": "1.2",
         "license": "CC-BY-4.0",
@@ -173,6 +174,7 @@ def test_datasheet_and_package_take_what_the_study_file_states(tmp_path):
     export_dataset(engine, tmp_path / "dataset")
     sheet = (tmp_path / "dataset" / "datasheet.md").read_text()
     assert sheet.startswith("# Datasheet: System issues in two frameworks\n")
+    assert "## Motivation\nIssues of two frameworks, one ML and one web, compared.\n\n" in sheet
     for line in (
         "- Creators: Ada Lovelace (Example University); Bob Byte",
         "- Version: 1.2",
@@ -185,6 +187,7 @@ def test_datasheet_and_package_take_what_the_study_file_states(tmp_path):
     descriptor = json.loads((tmp_path / "dataset" / "datapackage.json").read_text())
     assert descriptor["licenses"] == [{"name": "CC-BY-4.0"}]
     assert (descriptor["version"], descriptor["title"]) == ("1.2", stated["title"])
+    assert descriptor["description"].startswith(stated["description"] + " License of the upstream")
 
 
 def test_pseudonymized_logins_are_keyed_hashes_the_same_in_every_table(tmp_path, monkeypatch):

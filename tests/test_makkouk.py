@@ -15,10 +15,10 @@ from click.testing import CliRunner
 from db import open_database, schema
 from db.migrate import alembic_config, upgrade
 from miner import makkouk
-from miner.store import ensure_repository, save_issues
+from miner.store import ensure_repository, save_issues, save_study_metadata
 from mlissues.cli import main
 from taxonomy import default_taxonomy
-from tests.analysis_fixtures import PROVENANCE, issue
+from tests.analysis_fixtures import PROVENANCE, issue, write_synthetic_study
 
 ROWS = 40
 COMMITS = makkouk.COMMITS_COLUMN
@@ -290,3 +290,22 @@ def test_malformed_file_is_one_error_line_and_imports_nothing(
     assert error.startswith(f"Error: {name} line {line}: ") and "\n" not in error, error
     assert message in error
     assert _tables(open_database(url)) == before
+
+
+def test_import_describes_the_study_unless_a_study_file_did(tmp_path):
+    folder = tmp_path / "study"
+    folder.mkdir()
+    write_synthetic_study(folder)
+    engine = open_database(f"sqlite:///{tmp_path / 'm.db'}", create=True)
+    with engine.begin() as connection:
+        save_study_metadata(connection, {"title": "Our replication"})
+    makkouk.import_study(engine, folder)
+    makkouk.import_study(engine, folder)  # again: nothing changes
+    with engine.connect() as connection:
+        m = schema.study_metadata
+        stored = dict(connection.execute(sa.select(m.c.key, m.c.value)).all())
+    assert stored == {
+        "title": "Our replication",
+        "description": makkouk.STUDY_METADATA["description"],
+    }
+    assert "Makkouk, Kim and Chen, ICSME 2022" in stored["description"]
