@@ -175,8 +175,8 @@ def save(figure: Figure, out_dir: Path, name: str) -> list[Path]:
     """Write the figure as PNG and vector PDF with fixed metadata; returns the paths.
 
     The constrained layout is solved once, in the first file's draw, and then frozen: solving
-    it again for the second format costs a quarter of the saving time (1.5 s of the 34,177-bug
-    report) and only moves text by a fraction of a pixel."""
+    it again for the second format measures the extent of every text once more, the costliest
+    part of a draw, and only moves text by a fraction of a pixel."""
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = []
     engine = figure.get_layout_engine()
