@@ -4,11 +4,11 @@ Wilson intervals (statsmodels), chi-square and Cramér's V (scipy), Kaplan–Mei
 (lifelines), Cox proportional hazards (analysis/cox.py: lifelines' model in whole-array numpy),
 Kruskal–Wallis, Spearman, Mann–Whitney, the bootstrap and the binomial test (scipy), Dunn's
 post-hoc test (scikit-posthocs), Mann–Kendall (pymannkendall) and multiple-comparison correction
-(statsmodels). Computed here: the Gini coefficient and the top-k
-share (one line each), epsilon² (H / (n - 1)), the Fisher-z interval of Spearman's rho, Cliff's
-delta (from a rank sum), the Cox–Stuart pairing, and the bootstrap distributions of Cramér's V,
-epsilon² and Cliff's delta from counts of scipy's own resamples (`bootstrap_counts`: the same
-intervals as scipy.stats.bootstrap, in bounded memory).
+(statsmodels). Computed here: the Gini coefficient and the top-k share (one line each), epsilon²
+(H / (n - 1)), the Fisher-z interval of Spearman's rho, Cliff's delta (from a rank sum), the
+Cox–Stuart pairing, and the bootstrap distributions of Cramér's V, epsilon² and Cliff's delta
+from counts of scipy's own resamples (`bootstrap_counts`: the same intervals as
+scipy.stats.bootstrap, in bounded memory).
 """
 
 from __future__ import annotations
