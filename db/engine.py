@@ -58,7 +58,7 @@ def _tune_sqlite(engine: Engine) -> None:
         # schema) waits like every other statement, not sqlite3's default 5 s. Four processes
         # opening a new database at once met "database is locked" once at load 5 with 5 s, and
         # once with 10 s in the test suite while another process read a 13 GB database on the
-        # same disk. Creating the schema holds the lock for about 0.1 s on a quiet machine.
+        # same disk; creating the schema itself holds the lock only briefly.
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA journal_mode=WAL")  # readers (notebook) never block the crawler
