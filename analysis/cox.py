@@ -74,23 +74,21 @@ class CoxFit:
 @dataclass(frozen=True)
 class _Sorted:
     """Rows sorted by (time, event), as lifelines sorts them. `x` is covariate-major (p × n,
-    each covariate contiguous), so that the running sums below read memory in order. Per
-    event: `start` the first row of its time (where its risk set begins), `tied` how many
-    events share its time, `order` its place among them (0, 1, ...) and `group` the index of
-    its time among the event times; `first` is each event time's first event (events are in
-    time order)."""
+    each covariate contiguous), so that the running sums below read memory in order, and
+    `x_dead` its event columns, taken once rather than at every Newton step. Per event:
+    `start` the first row of its time (where its risk set begins), `tied` how many events
+    share its time, `fraction` Efron's share of the tied events taken off its risk set (its
+    place among them over `tied`) and `group` the index of its time among the event times;
+    `first` is each event time's first event (events are in time order)."""
 
     x: np.ndarray
+    x_dead: np.ndarray
     event: np.ndarray
     start: np.ndarray
     tied: np.ndarray
-    order: np.ndarray
+    fraction: np.ndarray
     group: np.ndarray
     first: np.ndarray
-
-    @property
-    def x_dead(self) -> np.ndarray:
-        return self.x[:, self.event]
 
 
 def _sort(durations: np.ndarray, events: np.ndarray, x: np.ndarray) -> _Sorted:
@@ -105,7 +103,7 @@ def _sort(durations: np.ndarray, events: np.ndarray, x: np.ndarray) -> _Sorted:
     first = np.flatnonzero(np.r_[True, group[1:] != group[:-1]])
     order = np.arange(len(dead)) - first[group]
     x = np.ascontiguousarray(x[rows].T)
-    return _Sorted(x, events, start, tied, order, group, first)
+    return _Sorted(x, x[:, events], events, start, tied, order / tied, group, first)
 
 
 def _sum_by_time(data: _Sorted, per_event: np.ndarray) -> np.ndarray:
@@ -115,13 +113,12 @@ def _sum_by_time(data: _Sorted, per_event: np.ndarray) -> np.ndarray:
 
 def _efron_sums(data: _Sorted, risk: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per event (last axis), Efron's risk-set sums of r and r·x (r = exp(x·beta)): the risk
-    set at its time minus the fraction order/tied of the events tied with it."""
-    fraction = data.order / data.tied
+    set at its time minus Efron's fraction of the events tied with it."""
 
     def efron(per_row: np.ndarray) -> np.ndarray:
         at_risk = np.cumsum(per_row[..., ::-1], axis=-1)[..., ::-1][..., data.start]
         tied_sum = _sum_by_time(data, per_row[..., data.event])
-        return at_risk - fraction * tied_sum[..., data.group]
+        return at_risk - data.fraction * tied_sum[..., data.group]
 
     return efron(risk), efron(risk * data.x)
 
@@ -134,7 +131,7 @@ def _second_moment(data: _Sorted, risk: np.ndarray, s0: np.ndarray) -> np.ndarra
     fraction/s0 summed over their time."""
     x, x_dead = data.x, data.x_dead
     weight = np.cumsum(np.bincount(data.start, weights=1 / s0, minlength=x.shape[1])) * risk
-    tied_weight = _sum_by_time(data, data.order / data.tied / s0)[data.group]
+    tied_weight = _sum_by_time(data, data.fraction / s0)[data.group]
     dead_weight = tied_weight * risk[data.event]
     return (x * weight) @ x.T - (x_dead * dead_weight) @ x_dead.T
 

@@ -423,10 +423,10 @@ def draw(data: StudyData | None, result: Result) -> Figure:
     panels: list[style.Panel] = []
     if not monthly.empty:
         panels = [
-            (2.0, partial(_trend_panel, monthly=monthly, result=result, column=column, title=title))
-            for column, title in (
-                ("open_share", "Performance bugs among open bugs"),
-                ("fixed_share", "Performance bugs among fixed bugs"),
+            (2.0, partial(_trend_panel, monthly=monthly, result=result, trend=trend, title=title))
+            for trend, title in (
+                (("open_share", OPEN_SHARE), "Performance bugs among open bugs"),
+                (("fixed_share", FIXED_SHARE), "Performance bugs among fixed bugs"),
             )
         ]
     windows = "; ".join(f"{r} {start} to {end}" for r, (start, end) in _windows(result))
@@ -447,8 +447,11 @@ def _windows(result: Result) -> list[tuple[str, tuple[str, str]]]:
     ]
 
 
-def _trend_panel(axis, monthly: pd.DataFrame, result: Result, column: str, title: str) -> None:
-    quantity = OPEN_SHARE if column == "open_share" else FIXED_SHARE
+def _trend_panel(
+    axis, monthly: pd.DataFrame, result: Result, trend: tuple[str, str], title: str
+) -> None:
+    """One share's monthly series per repository; `trend` is (its column, its test quantity)."""
+    column, quantity = trend
     series = monthly.groupby("repository")
     for (repository, part), look in zip(series, style.styles(), strict=False):
         test = result.tests.get(_test_name("trend", quantity, repository, "Cox–Stuart"))
