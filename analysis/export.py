@@ -642,9 +642,9 @@ def validate_package(path: Path) -> None:
 
 # jsonschema, which frictionless checks descriptors with, imports the optional rfc3987-syntax
 # package when it is installed (jupyter brings it). That import compiles Lark grammars for
-# the "iri" formats (1.6 s against 0.07 s without it: benchmarks/import_costs.py), for formats
-# frictionless never checks. The plugin is hidden while jsonschema is first imported, and only
-# then.
+# the "iri" formats (1.6-1.7 s against 0.07-0.09 s without: benchmarks/import_costs.py),
+# formats frictionless never checks. The plugin is hidden while jsonschema is first imported,
+# and only then.
 IRI_PLUGIN = "rfc3987_syntax"
 
 
